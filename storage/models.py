@@ -1,0 +1,93 @@
+"""Job records as the job store accepts and returns them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class JobStatus(StrEnum):
+    """Lifecycle state of a job: queued, then running, then one terminal state.
+
+    A queued job may also go straight to failed or cancelled, and a running job may go back to
+    queued when its run was interrupted.
+    """
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether the status is final: succeeded, failed or cancelled."""
+        return self in TERMINAL_STATUSES
+
+
+TERMINAL_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    """A generation request as the bot receives it, before the job store assigns an id.
+
+    The Discord fields let a worker finish the job after a restart. Discord accepts follow-up
+    messages with the interaction token for 15 minutes after interaction_created_at, and
+    attachment_size_limit and app_permissions describe what the bot may post in the channel.
+    """
+
+    user_id: int
+    channel_id: int
+    guild_id: int | None
+    params: Mapping[str, Any]
+    requester_name: str = ""
+    application_id: int | None = None
+    interaction_token: str | None = field(default=None, repr=False)
+    interaction_created_at: float | None = None
+    attachment_size_limit: int | None = None
+    app_permissions: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A stored job: the request, its status and what happened to it.
+
+    Times are unix seconds from the job store's clock, and params and result hold the decoded
+    JSON. attempts counts the runs that were interrupted. error is the reason a job failed, or
+    for a queued job the reason its last run was interrupted.
+    """
+
+    id: int
+    status: JobStatus
+    user_id: int
+    channel_id: int
+    guild_id: int | None
+    params: dict[str, Any]
+    requester_name: str
+    application_id: int | None
+    interaction_token: str | None = field(repr=False)
+    interaction_created_at: float | None
+    attachment_size_limit: int | None
+    app_permissions: int | None
+    backend: str | None
+    status_channel_id: int | None
+    status_message_id: int | None
+    result_message_id: int | None
+    result: dict[str, Any] | None
+    attempts: int
+    enqueued_at: float
+    started_at: float | None
+    finished_at: float | None
+    delivered_at: float | None
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryReport:
+    """Jobs that recovery found running: ids put back in the queue, and jobs given up."""
+
+    requeued: list[int]
+    failed: list[Job]

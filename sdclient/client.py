@@ -107,10 +107,14 @@ class SDClient:
             elapsed_s=response.elapsed_s,
         )
 
-    async def progress(self, *, skip_current_image: bool = True) -> Progress:
-        """Read the state of the job that currently holds the backend, whoever sent it."""
+    async def progress(self, *, skip_current_image: bool = True, retry: bool = True) -> Progress:
+        """Read the state of the job that currently holds the backend, whoever sent it.
+
+        With `retry` False a refused connection raises at once, which makes this a cheap probe
+        of whether the backend is up.
+        """
         params = {"skip_current_image": "true" if skip_current_image else "false"}
-        data = await self._get_json(PROGRESS_PATH, dict, params=params)
+        data = await self._get_json(PROGRESS_PATH, dict, params=params, retry=retry)
         return Progress.from_json(data)
 
     async def interrupt(self) -> None:
@@ -182,9 +186,14 @@ class SDClient:
         )
 
     async def _get_json(
-        self, path: str, expected: type[Any], *, params: Mapping[str, str] | None = None
+        self,
+        path: str,
+        expected: type[Any],
+        *,
+        params: Mapping[str, str] | None = None,
+        retry: bool = True,
     ) -> Any:
-        response = await self._get(path, params)
+        response = await self._get(path, params, retry=retry)
         try:
             payload = parse_json(response.body)
         except ValueError:
@@ -194,9 +203,12 @@ class SDClient:
             raise InvalidResultError(url=response.url, status=response.status, reason=reason)
         return payload
 
-    async def _get(self, path: str, params: Mapping[str, str] | None) -> RawResponse:
-        attempts = len(self.retry_delays_s) + 1
-        for attempt, delay_s in enumerate(self.retry_delays_s, start=1):
+    async def _get(
+        self, path: str, params: Mapping[str, str] | None, *, retry: bool = True
+    ) -> RawResponse:
+        delays_s = self.retry_delays_s if retry else ()
+        attempts = len(delays_s) + 1
+        for attempt, delay_s in enumerate(delays_s, start=1):
             try:
                 return await self._transport.request(
                     "GET", path, params=params, total_s=self.request_timeout_s

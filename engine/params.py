@@ -1,0 +1,56 @@
+"""Generation parameters as stored with a job and sent to a backend."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sdclient import Txt2ImgRequest
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationParams:
+    """What a member asked for, after validation and defaults."""
+
+    prompt: str
+    negative_prompt: str
+    width: int
+    height: int
+    steps: int
+    cfg_scale: float
+    seed: int
+    sampler: str
+    count: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GenerationParams:
+        return cls(
+            prompt=str(data["prompt"]),
+            negative_prompt=str(data.get("negative_prompt", "")),
+            width=int(data["width"]),
+            height=int(data["height"]),
+            steps=int(data["steps"]),
+            cfg_scale=float(data["cfg_scale"]),
+            seed=int(data.get("seed", -1)),
+            sampler=str(data["sampler"]),
+            count=int(data.get("count", 1)),
+        )
+
+    def to_request(self) -> Txt2ImgRequest:
+        """Build the txt2img request; ``count`` images come as one batch."""
+        return Txt2ImgRequest(
+            prompt=self.prompt,
+            negative_prompt=self.negative_prompt,
+            width=self.width,
+            height=self.height,
+            steps=self.steps,
+            cfg_scale=self.cfg_scale,
+            seed=self.seed,
+            sampler_name=self.sampler,
+            batch_size=self.count,
+            n_iter=1,
+        )

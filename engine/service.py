@@ -1,0 +1,117 @@
+"""The queue as the bot sees it: enqueue, workers per backend, recovery, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sdclient import SDClient, SDError
+from storage import Job, JobStore, NewJob
+
+from .background import BackgroundTasks
+from .events import JobEvents, NoEvents
+from .images import ImageStore
+from .worker import BackendWorker
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Backend:
+    """A named WebUI and the client that talks to it."""
+
+    name: str
+    client: SDClient
+
+
+class QueueService:
+    """Owns the job store's workers and wakes them when work arrives."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        backends: Sequence[Backend],
+        images: ImageStore,
+        *,
+        default_samplers: Sequence[str] = (),
+        backoff_initial_s: float = 1.0,
+        backoff_max_s: float = 60.0,
+    ) -> None:
+        self.store = store
+        self.images = images
+        self.backends = list(backends)
+        self.events: JobEvents = NoEvents()
+        self._default_samplers = list(default_samplers)
+        self._samplers: dict[str, list[str]] = {}
+        self._backoff = (backoff_initial_s, backoff_max_s)
+        self._wakes = [asyncio.Event() for _ in self.backends]
+        self._workers: list[BackendWorker] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._background = BackgroundTasks()
+
+    @property
+    def running(self) -> bool:
+        return bool(self._tasks)
+
+    async def start(self) -> None:
+        """Recover jobs left by the last run, re-send undelivered outcomes, start the workers."""
+        report = await self.store.recover()
+        if report.requeued:
+            _log.info("recovered %d interrupted jobs: %s", len(report.requeued), report.requeued)
+        for job in report.failed:
+            _log.warning("job %d failed after too many interruptions", job.id)
+        for job in await self.store.undelivered():
+            self._background.spawn(self.events.job_finished(job))
+        for backend, wake in zip(self.backends, self._wakes, strict=True):
+            worker = BackendWorker(
+                backend.name,
+                backend.client,
+                self.store,
+                self.images,
+                self.events,
+                wake,
+                backoff_initial_s=self._backoff[0],
+                backoff_max_s=self._backoff[1],
+            )
+            self._workers.append(worker)
+            self._tasks.append(asyncio.create_task(worker.run(), name=f"worker-{backend.name}"))
+        self._background.spawn(self.refresh_samplers())
+
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Stop the workers; a running job goes back to the head of the queue."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        for worker in self._workers:
+            await worker.drain(grace_s)
+        await self._background.drain(grace_s)
+        self._workers.clear()
+        _log.info("queue stopped")
+
+    async def enqueue(self, job: NewJob) -> tuple[Job, int]:
+        """Store ``job``, wake the workers, and return it with the number of tasks ahead."""
+        stored, ahead = await self.store.enqueue(job)
+        for wake in self._wakes:
+            wake.set()
+        _log.info("job %d queued by user %d with %d tasks ahead", stored.id, job.user_id, ahead)
+        self._background.spawn(self.events.queue_changed())
+        return stored, ahead
+
+    def samplers(self) -> list[str]:
+        """Return the sampler names every backend that reported its list accepts."""
+        lists = [names for names in self._samplers.values() if names]
+        if not lists:
+            return list(self._default_samplers)
+        common = [name for name in lists[0] if all(name in other for other in lists[1:])]
+        return common or list(self._default_samplers)
+
+    async def refresh_samplers(self) -> None:
+        """Ask every backend for its sampler list; a backend that is down keeps its old list."""
+        for backend in self.backends:
+            try:
+                self._samplers[backend.name] = await backend.client.samplers()
+            except SDError as exc:
+                _log.warning("backend %s: sampler list unavailable (%s)", backend.name, exc)

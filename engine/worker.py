@@ -1,0 +1,267 @@
+"""One worker per backend: claim the oldest job, generate it, store the images, hand it on."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from sdclient import (
+    BackendRejectedError,
+    BackendServerError,
+    BackendTimeoutError,
+    BackendUnreachableError,
+    InvalidResultError,
+    SDClient,
+    SDError,
+    Txt2ImgResult,
+)
+from storage import InvalidTransitionError, Job, JobStore
+
+from .background import BackgroundTasks
+from .events import JobEvents
+from .images import ImageStore
+from .params import GenerationParams
+
+_log = logging.getLogger(__name__)
+
+# A1111 stamps jobs "YYYYmmddHHMMSS" in its local time and reports "0" before its first job.
+_JOB_TIMESTAMP = re.compile(r"\d{14}")
+_NO_TIMESTAMP = "00000000000000"
+
+
+class _Retry(Exception):
+    """The backend could not take the job; it went back to the queue and the worker waits."""
+
+
+class BackendWorker:
+    """Runs one job at a time on one backend, in FIFO order, until cancelled."""
+
+    def __init__(
+        self,
+        name: str,
+        client: SDClient,
+        store: JobStore,
+        images: ImageStore,
+        events: JobEvents,
+        wake: asyncio.Event,
+        *,
+        backoff_initial_s: float = 1.0,
+        backoff_max_s: float = 60.0,
+    ) -> None:
+        self.name = name
+        self.client = client
+        self.events = events
+        self._store = store
+        self._images = images
+        self._wake = wake
+        self._backoff_initial_s = backoff_initial_s
+        self._backoff_max_s = backoff_max_s
+        self._backoff_s = backoff_initial_s
+        self._background = BackgroundTasks()
+        self.current_job: Job | None = None
+
+    async def run(self) -> None:
+        """Process jobs until cancelled, sleeping on the wake event while the queue is empty."""
+        _log.info("worker %s started", self.name)
+        while True:
+            # Cleared before the claim, so an enqueue between the claim and the wait still wakes us.
+            self._wake.clear()
+            job = await self._store.claim(self.name)
+            if job is None:
+                await self._wake.wait()
+                continue
+            try:
+                await self._process(job)
+            except _Retry:
+                await asyncio.sleep(self._backoff_s)
+                self._backoff_s = min(self._backoff_s * 2, self._backoff_max_s)
+            else:
+                self._backoff_s = self._backoff_initial_s
+
+    async def drain(self, timeout_s: float) -> None:
+        """Wait up to ``timeout_s`` for deliveries that are still in flight."""
+        await self._background.drain(timeout_s)
+
+    async def _process(self, job: Job) -> None:
+        self.current_job = job
+        params = GenerationParams.from_dict(job.params)
+        _log.info(
+            "job %d started on %s (%dx%d, %d steps, %d images)",
+            job.id,
+            self.name,
+            params.width,
+            params.height,
+            params.steps,
+            params.count,
+        )
+        self._background.spawn(self.events.job_started(job))
+        self._background.spawn(self.events.queue_changed())
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            result = await self._generate(job, params)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._give_back(job))
+            raise
+        finally:
+            self.current_job = None
+        if isinstance(result, str):
+            finished = await self._finish_failed(job, result)
+        else:
+            finished = await self._finish_succeeded(job, result, loop.time() - started)
+        if finished is not None:
+            self._background.spawn(self.events.job_finished(finished))
+        self._background.spawn(self.events.queue_changed())
+
+    async def _generate(self, job: Job, params: GenerationParams) -> Txt2ImgResult | str:
+        """Return the result, or the reason the job failed; raise _Retry to try again later."""
+        request = params.to_request()
+        try:
+            since = await self._job_timestamp_floor()
+        except BackendUnreachableError as exc:
+            await self._store.release(job.id)
+            _log.warning(
+                "job %d: backend %s unreachable (%s); back in the queue, retrying in %.0f s",
+                job.id,
+                self.name,
+                exc,
+                self._backoff_s,
+            )
+            raise _Retry from exc
+        try:
+            return await self.client.txt2img(request)
+        except BackendUnreachableError as exc:
+            if exc.may_have_run:
+                reason = f"the image server {self.name} closed the connection while working on it"
+                requeued = await self._store.requeue_interrupted(job.id, reason)
+                _log.warning(
+                    "job %d: backend %s disconnected (%s); job %s",
+                    job.id,
+                    self.name,
+                    exc,
+                    requeued.status,
+                )
+                if requeued.status.is_terminal:
+                    self._background.spawn(self.events.job_finished(requeued))
+            else:
+                await self._store.release(job.id)
+                _log.warning(
+                    "job %d: backend %s unreachable (%s); back in the queue, retrying in %.0f s",
+                    job.id,
+                    self.name,
+                    exc,
+                    self._backoff_s,
+                )
+            raise _Retry from exc
+        except BackendServerError as exc:
+            if exc.retryable:
+                await self._store.release(job.id)
+                _log.warning(
+                    "job %d: backend %s answered %s; back in the queue, retrying in %.0f s",
+                    job.id,
+                    self.name,
+                    exc.status,
+                    self._backoff_s,
+                )
+                raise _Retry from exc
+            return _server_error_reason(exc)
+        except BackendTimeoutError as exc:
+            interrupted = await self._interrupt_quietly(since)
+            _log.warning(
+                "job %d: timed out after %.0f s on %s (interrupted: %s)",
+                job.id,
+                exc.elapsed_s,
+                self.name,
+                interrupted,
+            )
+            return (
+                f"The image server took longer than {exc.budget_s:.0f} seconds, so the job "
+                f"was stopped. Try fewer steps, a smaller size or fewer images."
+            )
+        except BackendRejectedError as exc:
+            return f"The image server rejected the request: {exc.reason}"
+        except InvalidResultError as exc:
+            return f"The image server sent back an unusable image ({exc.reason}). Try again."
+        except SDError as exc:
+            return f"The image server failed: {exc}"
+
+    async def _finish_succeeded(
+        self, job: Job, result: Txt2ImgResult, elapsed_s: float
+    ) -> Job | None:
+        records = await self._images.save(job.id, result.images)
+        payload: dict[str, Any] = {
+            "images": records,
+            "elapsed_s": round(elapsed_s, 3),
+            "sampler": result.info.get("sampler_name"),
+            "model": result.info.get("sd_model_name"),
+        }
+        try:
+            finished = await self._store.succeed(job.id, payload)
+        except InvalidTransitionError:
+            _log.info("job %d was cancelled while running; its images are discarded", job.id)
+            return None
+        _log.info("job %d done on %s in %.1f s", job.id, self.name, elapsed_s)
+        return finished
+
+    async def _finish_failed(self, job: Job, reason: str) -> Job | None:
+        try:
+            failed = await self._store.fail(job.id, reason)
+        except InvalidTransitionError:
+            return None
+        _log.info("job %d failed on %s: %s", job.id, self.name, reason)
+        return failed
+
+    async def _give_back(self, job: Job) -> None:
+        """Put a job whose worker is being stopped back at the head of the queue."""
+        try:
+            await self._store.release(job.id)
+        except InvalidTransitionError:
+            return
+        _log.info("job %d returned to the queue because worker %s is stopping", job.id, self.name)
+        try:
+            await asyncio.wait_for(self.client.interrupt(), timeout=5)
+        except (SDError, TimeoutError) as exc:
+            _log.warning("could not interrupt job %d on %s: %s", job.id, self.name, exc)
+
+    async def _job_timestamp_floor(self) -> str:
+        """Return the smallest ``job_timestamp`` the backend can give the job we submit next.
+
+        Raises:
+            BackendUnreachableError: the backend is down, so the job should not be sent.
+        """
+        try:
+            progress = await self.client.progress(retry=False)
+        except BackendUnreachableError:
+            raise
+        except SDError:
+            return _NO_TIMESTAMP
+        if not _JOB_TIMESTAMP.fullmatch(progress.job_timestamp):
+            return _NO_TIMESTAMP
+        if progress.idle:
+            return progress.job_timestamp
+        return _next_second(progress.job_timestamp)
+
+    async def _interrupt_quietly(self, since: str) -> bool:
+        try:
+            return await self.client.interrupt_if_running(since)
+        except SDError as exc:
+            _log.warning("could not interrupt on %s: %s", self.name, exc)
+            return False
+
+
+def _next_second(job_timestamp: str) -> str:
+    try:
+        parsed = datetime.strptime(job_timestamp, "%Y%m%d%H%M%S")
+    except ValueError:
+        return job_timestamp
+    return (parsed + timedelta(seconds=1)).strftime("%Y%m%d%H%M%S")
+
+
+def _server_error_reason(exc: BackendServerError) -> str:
+    if exc.error_type == "OutOfMemoryError":
+        return "The image server ran out of GPU memory. Try a smaller size or fewer images."
+    detail = f"{exc.error_type}: {exc.reason}" if exc.error_type else str(exc.reason)
+    return f"The image server failed ({detail})."

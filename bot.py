@@ -1,0 +1,259 @@
+"""Entry point: the ``imagine-bot`` command, the bot class, and the process's shared resources."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import logging.config
+import signal
+import sys
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+
+import aiohttp
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from engine import Backend, ImageStore, QueueService
+from fakewebui import FakeWebUI
+from sdclient import SDClient
+from settings import DEFAULT_SAMPLERS, ConfigError, Settings, load_settings
+from storage import JobStore, StorageError
+
+_log = logging.getLogger("bot")
+
+EXTENSIONS = ("cogs.imagine",)
+EXIT_CONFIG_ERROR = 2
+
+
+class ImagineBot(commands.Bot):
+    """The Discord client; it owns no resources, ``main`` hands them in."""
+
+    def __init__(self, *, settings: Settings, service: QueueService) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=discord.Intents.default(),
+            allowed_mentions=discord.AllowedMentions.none(),
+            max_ratelimit_timeout=60.0,
+        )
+        self.settings = settings
+        self.service = service
+
+    async def setup_hook(self) -> None:
+        from cogs.delivery import DiscordDelivery
+
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        self.service.events = DiscordDelivery(self, self.service.store, self.service.images)
+        self.tree.on_error = self._on_app_command_error
+
+    async def _on_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        from cogs.errors import reply_to_error
+
+        await reply_to_error(interaction, error)
+
+
+def create_bot(settings: Settings, service: QueueService) -> ImagineBot:
+    """Build the bot exactly as ``imagine-bot run`` does; tests and the demo use this too."""
+    return ImagineBot(settings=settings, service=service)
+
+
+@asynccontextmanager
+async def open_service(
+    settings: Settings, session: aiohttp.ClientSession
+) -> AsyncIterator[QueueService]:
+    """Open the job store and the backends' clients; start embedded stand-ins where configured."""
+    settings.storage.data_dir.mkdir(parents=True, exist_ok=True)
+    async with AsyncExitStack() as stack:
+        store = await JobStore.open(
+            settings.storage.database_path,
+            busy_timeout_ms=settings.storage.busy_timeout_ms,
+            max_attempts=settings.queue.max_attempts,
+        )
+        stack.push_async_callback(store.close)
+        backends = []
+        for backend in settings.backends:
+            url = backend.url
+            if backend.embedded:
+                stand_in = FakeWebUI(speed=settings.embedded.speed)
+                await stand_in.start()
+                stack.push_async_callback(stand_in.stop)
+                url = stand_in.url
+                _log.warning(
+                    "backend %s is the built-in stand-in at %s: it draws placeholder images, "
+                    "not Stable Diffusion; set [[backends]] url to your WebUI",
+                    backend.name,
+                    url,
+                )
+            auth = None
+            if backend.username is not None:
+                password = backend.password.get_secret_value() if backend.password else ""
+                auth = (backend.username, password)
+            client = SDClient(
+                session,
+                url,
+                auth=auth,
+                connect_timeout_s=backend.connect_timeout_s,
+                request_timeout_s=backend.request_timeout_s,
+                max_generation_s=backend.max_generation_s,
+            )
+            backends.append(Backend(backend.name, client))
+        yield QueueService(
+            store,
+            backends,
+            ImageStore(settings.storage.images_dir),
+            default_samplers=DEFAULT_SAMPLERS,
+            backoff_initial_s=settings.queue.backoff_initial_s,
+            backoff_max_s=settings.queue.backoff_max_s,
+        )
+
+
+async def run_bot(settings: Settings, token: str) -> None:
+    """Run the real bot until SIGINT or SIGTERM, then stop without losing a job."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with aiohttp.ClientSession() as session, open_service(settings, session) as service:
+        bot = create_bot(settings, service)
+        async with bot:
+            await service.start()
+            client_task = asyncio.create_task(bot.start(token))
+            stop_task = asyncio.create_task(stop.wait())
+            await asyncio.wait({client_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+            _log.info("stopping: the running job goes back to the queue")
+            await service.stop(settings.queue.shutdown_grace_s)
+            await bot.close()
+            stop_task.cancel()
+            if client_task.done() and not client_task.cancelled():
+                client_task.result()
+
+
+async def sync_commands(settings: Settings, token: str, guild_id: int | None) -> list[str]:
+    """Upload the slash commands to Discord, to one guild (instant) or globally."""
+    async with aiohttp.ClientSession() as session, open_service(settings, session) as service:
+        bot = create_bot(settings, service)
+        async with bot:
+            await bot.login(token)
+            guild = discord.Object(guild_id) if guild_id else None
+            if guild is not None:
+                bot.tree.copy_global_to(guild=guild)
+            synced = await bot.tree.sync(guild=guild)
+    return [command.name for command in synced]
+
+
+def configure_logging(level: str) -> None:
+    """Send log lines to stderr; only this entry point configures logging."""
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "formatters": {
+                "plain": {"format": "%(asctime)s %(levelname)-7s %(name)s: %(message)s"}
+            },
+            "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+            "root": {"level": level, "handlers": ["stderr"]},
+            "loggers": {
+                "discord.http": {"level": "WARNING"},
+                "aiohttp.access": {"level": "WARNING"},
+            },
+        }
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="imagine-bot", description=__doc__)
+    commands_ = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (
+        ("run", "run the bot (offline demo when no Discord token is configured)"),
+        ("sync", "upload the slash commands to Discord"),
+        ("demo", "run the bot against an offline Discord and replay real requests"),
+    ):
+        sub = commands_.add_parser(name, help=help_text)
+        sub.add_argument(
+            "--config", type=Path, default=None, help="TOML file (default: config.toml)"
+        )
+        if name == "sync":
+            sub.add_argument("--guild", type=int, default=None, help="guild id for an instant sync")
+        if name == "demo":
+            from demo import add_demo_arguments
+
+            add_demo_arguments(sub)
+    fake = commands_.add_parser("fake-webui", help="serve the AUTOMATIC1111 API stand-in")
+    fake.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    fake.add_argument("--port", type=int, default=7860, help="TCP port (default 7860)")
+    fake.add_argument("--speed", type=float, default=1.0, help="divide generation time by this")
+    return parser
+
+
+def cli(argv: Sequence[str] | None = None) -> int:
+    """Run the ``imagine-bot`` command line and return its exit code."""
+    args = _parser().parse_args(argv)
+    if args.command == "fake-webui":
+        from fakewebui import serve
+
+        if args.speed <= 0:
+            print(
+                f"imagine-bot: --speed {args.speed} is invalid: give a number above 0",
+                file=sys.stderr,
+            )
+            return EXIT_CONFIG_ERROR
+        configure_logging("INFO")
+        serve(args.host, args.port, args.speed)
+        return 0
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"imagine-bot: {exc}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    configure_logging(settings.log_level)
+    try:
+        return _dispatch(args, settings)
+    except StorageError as exc:
+        print(f"imagine-bot: {exc}", file=sys.stderr)
+        return 1
+    except discord.LoginFailure:
+        print(
+            "imagine-bot: Discord rejected the token; copy it again from the Developer "
+            "Portal (Bot page, Reset Token)",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    token = settings.discord.token.get_secret_value() if settings.discord.token else None
+    if args.command == "demo" or (args.command == "run" and token is None):
+        from demo import run_demo_command
+
+        if args.command == "run":
+            _log.info("no Discord token configured (DISCORD_TOKEN): running the offline demo")
+            args = _parser().parse_args(
+                ["demo"] + (["--config", str(args.config)] if args.config else [])
+            )
+        return run_demo_command(args, settings)
+    if token is None:
+        print(
+            "imagine-bot: no Discord token: set DISCORD_TOKEN or [discord] token in the config",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG_ERROR
+    if args.command == "sync":
+        names = asyncio.run(
+            sync_commands(settings, token, args.guild or settings.discord.sync_guild_id)
+        )
+        print(f"synced {len(names)} commands: {', '.join(names)}")
+        return 0
+    asyncio.run(run_bot(settings, token))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli())

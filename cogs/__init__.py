@@ -1,0 +1,1 @@
+"""Discord-facing code: commands, replies and delivery of finished images."""

@@ -1,0 +1,90 @@
+"""Texts the bot shows in Discord, kept within Discord's length limits and free of pings."""
+
+from __future__ import annotations
+
+import discord
+
+from engine import GenerationParams
+from storage import Job, JobStatus
+
+CONTENT_MAX_CHARS = 2000
+EMBED_DESCRIPTION_MAX_CHARS = 4096
+STATUS_PROMPT_MAX_CHARS = 300
+RESULT_PROMPT_MAX_CHARS = 1000
+
+
+def shorten(text: str, max_chars: int) -> str:
+    """Cut ``text`` to at most ``max_chars`` characters, marking the cut with an ellipsis."""
+    if len(text) <= max_chars:
+        return text
+    return text[: max_chars - 1].rstrip() + "…"
+
+
+def quote_prompt(prompt: str, max_chars: int) -> str:
+    """Show a prompt as inert text: no markdown, no mentions, no links that embed."""
+    shortened = shorten(" ".join(prompt.split()), max_chars)
+    escaped = discord.utils.escape_mentions(discord.utils.escape_markdown(shortened))
+    return escaped
+
+
+def tasks_ahead_text(ahead: int) -> str:
+    if ahead == 0:
+        return "0 tasks ahead of you, so yours is next"
+    return f"{ahead} task{'s' if ahead != 1 else ''} ahead of you"
+
+
+def queued_text(user_id: int, job_id: int, ahead: int, prompt: str) -> str:
+    return _status(user_id, f"Queued — {tasks_ahead_text(ahead)}. (job {job_id})", prompt)
+
+
+def running_text(job: Job) -> str:
+    return _status(job.user_id, f"Generating now on {job.backend}. (job {job.id})", _prompt(job))
+
+
+def finished_text(job: Job, result_url: str | None) -> str:
+    if job.status is JobStatus.SUCCEEDED:
+        where = f" [Jump to the image]({result_url})" if result_url else ""
+        headline = f"Done.{where} (job {job.id})"
+    elif job.status is JobStatus.CANCELLED:
+        headline = f"Cancelled. (job {job.id})"
+    else:
+        headline = f"Failed: {job.error or 'unknown error'} (job {job.id})"
+    return _status(job.user_id, headline, _prompt(job))
+
+
+def result_content(job: Job) -> str:
+    return f"<@{job.user_id}> your image is ready."
+
+
+def result_embed(job: Job, params: GenerationParams, first_file: str | None) -> discord.Embed:
+    embed = discord.Embed(description=quote_prompt(params.prompt, RESULT_PROMPT_MAX_CHARS))
+    seeds = [str(image.get("seed")) for image in (job.result or {}).get("images", [])]
+    embed.add_field(name="Seed", value=shorten(", ".join(seeds) or str(params.seed), 1024))
+    embed.add_field(name="Steps", value=str(params.steps))
+    embed.add_field(name="Size", value=f"{params.width}×{params.height}")
+    sampler = (job.result or {}).get("sampler") or params.sampler
+    embed.add_field(name="Sampler", value=shorten(str(sampler), 1024))
+    embed.add_field(name="CFG scale", value=f"{params.cfg_scale:g}")
+    if params.negative_prompt:
+        embed.add_field(name="Negative prompt", value=quote_prompt(params.negative_prompt, 1024))
+    embed.set_footer(text=f"job {job.id} · {job.backend}")
+    if first_file is not None:
+        embed.set_image(url=f"attachment://{first_file}")
+    return embed
+
+
+def failed_delivery_text(job: Job) -> str:
+    return _status(
+        job.user_id,
+        f"Your image is ready but could not be posted here (job {job.id}).",
+        _prompt(job),
+    )
+
+
+def _prompt(job: Job) -> str:
+    return str(job.params.get("prompt", ""))
+
+
+def _status(user_id: int, headline: str, prompt: str) -> str:
+    text = f"<@{user_id}> {headline}\n> {quote_prompt(prompt, STATUS_PROMPT_MAX_CHARS)}"
+    return shorten(text, CONTENT_MAX_CHARS)

@@ -1,0 +1,122 @@
+"""The /imagine command: validate, queue, and answer with the number of tasks ahead."""
+
+# No ``from __future__ import annotations`` here: the option ranges come from the settings at run
+# time, and discord.py reads them from annotations evaluated when the command is built.
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from storage import NewJob
+
+from . import formatting
+from .validation import MAX_SEED, ImagineOptions, InvalidOptionError, validate
+
+if TYPE_CHECKING:
+    from bot import ImagineBot
+
+_log = logging.getLogger(__name__)
+
+_DESCRIPTIONS = {
+    "prompt": "What to draw",
+    "negative_prompt": "What to keep out of the image",
+    "width": "Image width in pixels, a multiple of 8",
+    "height": "Image height in pixels, a multiple of 8",
+    "steps": "Sampling steps: more is slower and often finer",
+    "cfg_scale": "How closely to follow the prompt",
+    "seed": "Seed for a repeatable image; -1 picks one at random",
+    "sampler": "Sampling method",
+    "count": "How many images to make",
+}
+
+
+class ImagineCog(commands.Cog):
+    """Queues image requests."""
+
+    def __init__(self, bot: "ImagineBot") -> None:
+        self.bot = bot
+        self.command = _build_command(self)
+
+    async def cog_load(self) -> None:
+        self.bot.tree.add_command(self.command)
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self.command.name)
+
+    async def imagine(self, interaction: discord.Interaction, options: ImagineOptions) -> None:
+        service = self.bot.service
+        try:
+            params = validate(options, self.bot.settings.limits, service.samplers())
+        except InvalidOptionError as exc:
+            await interaction.response.send_message(str(exc), ephemeral=True)
+            return
+        await interaction.response.defer(thinking=True)
+        job, ahead = await service.enqueue(
+            NewJob(
+                user_id=interaction.user.id,
+                channel_id=interaction.channel_id or 0,
+                guild_id=interaction.guild_id,
+                params=params.to_dict(),
+                requester_name=interaction.user.display_name,
+                application_id=interaction.application_id,
+                interaction_token=interaction.token,
+                interaction_created_at=interaction.created_at.timestamp(),
+                attachment_size_limit=interaction.filesize_limit,
+                app_permissions=interaction.app_permissions.value,
+            )
+        )
+        message = await interaction.edit_original_response(
+            content=formatting.queued_text(interaction.user.id, job.id, ahead, params.prompt),
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        await service.store.set_status_message(job.id, message.channel.id, message.id)
+
+    async def sampler_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        wanted = current.casefold()
+        names = [name for name in self.bot.service.samplers() if wanted in name.casefold()]
+        return [app_commands.Choice(name=name, value=name) for name in names[:25]]
+
+
+def _build_command(cog: ImagineCog) -> app_commands.Command:
+    limits = cog.bot.settings.limits
+
+    @app_commands.command(name="imagine", description="Draw an image from a text prompt")
+    @app_commands.guild_only()
+    @app_commands.describe(**_DESCRIPTIONS)
+    @app_commands.autocomplete(sampler=cog.sampler_autocomplete)
+    async def imagine(
+        interaction: discord.Interaction,
+        prompt: app_commands.Range[str, 1, limits.prompt_max_chars],
+        negative_prompt: app_commands.Range[str, 1, limits.negative_prompt_max_chars] | None = None,
+        width: app_commands.Range[int, limits.width_min, limits.width_max] | None = None,
+        height: app_commands.Range[int, limits.height_min, limits.height_max] | None = None,
+        steps: app_commands.Range[int, limits.steps_min, limits.steps_max] | None = None,
+        cfg_scale: app_commands.Range[float, limits.cfg_scale_min, limits.cfg_scale_max]
+        | None = None,
+        seed: app_commands.Range[int, -1, MAX_SEED] | None = None,
+        sampler: str | None = None,
+        count: app_commands.Range[int, 1, limits.count_max] | None = None,
+    ) -> None:
+        options = ImagineOptions(
+            prompt=prompt,
+            negative_prompt=negative_prompt,
+            width=width,
+            height=height,
+            steps=steps,
+            cfg_scale=cfg_scale,
+            seed=seed,
+            sampler=sampler,
+            count=count,
+        )
+        await cog.imagine(interaction, options)
+
+    return imagine
+
+
+async def setup(bot: "ImagineBot") -> None:
+    await bot.add_cog(ImagineCog(bot))

@@ -1,0 +1,130 @@
+"""Check /imagine options against the configured limits before anything is queued."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from engine import GenerationParams
+from settings import LimitsSettings
+
+# C0 and C1 control characters except tab and newline; a WebUI gains nothing from them and they
+# garble the status text.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+MAX_SEED = 2**32 - 2
+
+_Number = TypeVar("_Number", int, float)
+
+
+class InvalidOptionError(ValueError):
+    """An option value is outside what this bot accepts; the message says what to send instead."""
+
+    def __init__(self, option: str, value: object, message: str) -> None:
+        super().__init__(message)
+        self.option = option
+        self.value = value
+
+
+@dataclass(frozen=True, slots=True)
+class ImagineOptions:
+    """The raw options of one /imagine call; None means the member left it out."""
+
+    prompt: str
+    negative_prompt: str | None = None
+    width: int | None = None
+    height: int | None = None
+    steps: int | None = None
+    cfg_scale: float | None = None
+    seed: int | None = None
+    sampler: str | None = None
+    count: int | None = None
+
+
+def validate(
+    options: ImagineOptions, limits: LimitsSettings, samplers: Sequence[str]
+) -> GenerationParams:
+    """Return the generation parameters for ``options``, or raise InvalidOptionError."""
+    prompt = _clean_text("prompt", options.prompt, limits.prompt_max_chars)
+    if not prompt:
+        raise InvalidOptionError(
+            "prompt", options.prompt, "The prompt is empty: describe the image you want."
+        )
+    negative = _clean_text(
+        "negative_prompt", options.negative_prompt or "", limits.negative_prompt_max_chars
+    )
+    width = _size("width", options.width, limits.default_width, limits.width_min, limits.width_max)
+    height = _size(
+        "height", options.height, limits.default_height, limits.height_min, limits.height_max
+    )
+    steps = _in_range(
+        "steps", options.steps, limits.default_steps, limits.steps_min, limits.steps_max
+    )
+    cfg_scale = _in_range(
+        "cfg_scale",
+        options.cfg_scale,
+        limits.default_cfg_scale,
+        limits.cfg_scale_min,
+        limits.cfg_scale_max,
+    )
+    seed = _in_range("seed", options.seed, -1, -1, MAX_SEED)
+    count = _in_range("count", options.count, 1, 1, limits.count_max)
+    return GenerationParams(
+        prompt=prompt,
+        negative_prompt=negative,
+        width=width,
+        height=height,
+        steps=steps,
+        cfg_scale=float(cfg_scale),
+        seed=seed,
+        sampler=_sampler(options.sampler, limits.default_sampler, samplers),
+        count=count,
+    )
+
+
+def _clean_text(option: str, value: str, max_chars: int) -> str:
+    text = _CONTROL_CHARACTERS.sub("", value).strip()
+    if len(text) > max_chars:
+        raise InvalidOptionError(
+            option,
+            value,
+            f"The {option} is {len(text):,} characters long; the limit is {max_chars:,}. "
+            "Shorten it.",
+        )
+    return text
+
+
+def _in_range(
+    option: str, value: _Number | None, default: _Number, low: _Number, high: _Number
+) -> _Number:
+    if value is None:
+        return default
+    if not low <= value <= high:
+        raise InvalidOptionError(
+            option, value, f"{option} {value} is out of range: choose {low} to {high}."
+        )
+    return value
+
+
+def _size(option: str, value: int | None, default: int, low: int, high: int) -> int:
+    size = _in_range(option, value, default, low, high)
+    if size % 8:
+        lower, upper = size - size % 8, size - size % 8 + 8
+        raise InvalidOptionError(
+            option, value, f"{option} {size} is not a multiple of 8: use {lower} or {upper}."
+        )
+    return size
+
+
+def _sampler(value: str | None, default: str, samplers: Sequence[str]) -> str:
+    if value is None or not value.strip():
+        return default
+    wanted = value.strip()
+    for name in samplers:
+        if name.casefold() == wanted.casefold():
+            return name
+    shown = ", ".join(samplers[:25])
+    raise InvalidOptionError(
+        "sampler", value, f"Unknown sampler {wanted!r}. Choose one of: {shown}."
+    )

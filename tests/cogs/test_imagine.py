@@ -1,0 +1,120 @@
+"""/imagine end to end: a member's command, the queue, the WebUI stand-in, the image in the channel."""
+
+from __future__ import annotations
+
+import io
+
+import discord
+from PIL import Image
+
+from storage import JobStatus
+
+
+async def latest_job_id(harness) -> int:
+    jobs = await harness.service.store.list_jobs(limit=1000)
+    return max(job.id for job in jobs)
+
+
+async def test_imagine_posts_image_in_channel(harness) -> None:
+    alice = harness.member("alice")
+
+    result = await alice.slash(harness.channel, "imagine", prompt="a lighthouse at dusk", seed=42)
+
+    assert not result.ephemeral
+    assert "Queued" in result.response.content
+    assert "0 tasks ahead of you" in result.response.content
+    assert alice.mention in result.response.content
+    job_id = await latest_job_id(harness)
+    job = await harness.wait_delivered(job_id)
+    assert job.status is JobStatus.SUCCEEDED
+    posted = [m for m in harness.channel.history() if m.id == job.result_message_id]
+    assert len(posted) == 1
+    message = posted[0]
+    assert message.content.startswith(alice.mention)
+    assert len(message.attachments) == 1
+    data = await message.attachments[0].read()
+    assert Image.open(io.BytesIO(data)).size == (512, 512)
+    assert "lighthouse" not in message.attachments[0].filename
+    embed = message.embeds[0]
+    fields = {field.name: field.value for field in embed.fields}
+    assert "lighthouse" in (embed.description or "")
+    assert fields["Seed"] == "42"
+    assert fields["Size"] == "512×512"
+    assert fields["Steps"] == "20"
+    assert fields["Sampler"] == "Euler a"
+
+
+async def test_imagine_status_message_tracks_job(harness) -> None:
+    alice = harness.member("alice")
+
+    result = await alice.slash(harness.channel, "imagine", prompt="a red fox")
+    job_id = await latest_job_id(harness)
+    job = await harness.wait_delivered(job_id)
+
+    status = [m for m in harness.channel.history() if m.id == job.status_message_id]
+    assert len(status) == 1
+    assert status[0].id == result.response.id
+    assert "Done." in status[0].content
+    assert str(job.result_message_id) in status[0].content
+
+
+async def test_imagine_positions_count_tasks_ahead(idle_harness) -> None:
+    members = [idle_harness.member(name) for name in ("ann", "bob", "cy")]
+
+    replies = [
+        await member.slash(idle_harness.channel, "imagine", prompt=f"picture {index}")
+        for index, member in enumerate(members)
+    ]
+
+    assert "0 tasks ahead" in replies[0].response.content
+    assert "1 task ahead of you" in replies[1].response.content
+    assert "2 tasks ahead of you" in replies[2].response.content
+
+
+async def test_imagine_rejects_unknown_sampler(harness) -> None:
+    alice = harness.member("alice")
+
+    result = await alice.slash(harness.channel, "imagine", prompt="a cat", sampler="k_euler_fancy")
+
+    assert result.ephemeral
+    assert "Unknown sampler 'k_euler_fancy'" in result.response.content
+    assert "Euler a" in result.response.content
+    assert await harness.service.store.list_jobs() == []
+
+
+async def test_imagine_rejects_size_not_multiple_of_8(harness) -> None:
+    alice = harness.member("alice")
+
+    result = await alice.slash(harness.channel, "imagine", prompt="a cat", width=500)
+
+    assert result.ephemeral
+    assert "width 500 is not a multiple of 8: use 496 or 504." in result.response.content
+
+
+async def test_imagine_prompt_cannot_ping(harness) -> None:
+    alice = harness.member("alice")
+    role = harness.guild.create_role("mods")
+
+    await alice.slash(harness.channel, "imagine", prompt=f"@everyone @here {role.mention} hi")
+    job = await harness.wait_delivered(await latest_job_id(harness))
+
+    for message in harness.channel.history():
+        if message.id in (job.status_message_id, job.result_message_id):
+            assert not message.mention_everyone
+            assert message.role_mentions == []
+            assert [user.id for user in message.mentions] in ([], [alice.id])
+
+
+async def test_imagine_long_prompt_shortened_in_messages(harness) -> None:
+    alice = harness.member("alice")
+    prompt = "a very detailed castle " * 65
+
+    await alice.slash(harness.channel, "imagine", prompt=prompt[:1500])
+    job = await harness.wait_delivered(await latest_job_id(harness))
+
+    assert job.status is JobStatus.SUCCEEDED
+    for message in harness.channel.history():
+        assert len(message.content) <= 2000
+        for embed in message.embeds:
+            assert len(embed) <= 6000
+            assert isinstance(embed, discord.Embed)

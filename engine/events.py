@@ -16,9 +16,6 @@ class JobEvents(Protocol):
     async def job_finished(self, job: Job) -> None:
         """Tell the requester the outcome of a terminal ``job`` and record that they were told."""
 
-    async def queue_changed(self) -> None:
-        """React to a change in the set or order of waiting jobs."""
-
 
 class NoEvents:
     """A JobEvents that does nothing, for running the queue without a chat side."""
@@ -27,7 +24,4 @@ class NoEvents:
         return None
 
     async def job_finished(self, job: Job) -> None:
-        return None
-
-    async def queue_changed(self) -> None:
         return None

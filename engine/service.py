@@ -11,8 +11,11 @@ from sdclient import SDClient, SDError
 from storage import Job, JobStore, NewJob
 
 from .background import BackgroundTasks
+from .eta import DurationEstimator
 from .events import JobEvents, NoEvents
 from .images import ImageStore
+from .notifier import StatusNotifier, StatusPolicy, StatusSender
+from .pacing import Pacer, PacingLimits
 from .worker import BackendWorker
 
 _log = logging.getLogger(__name__)
@@ -38,6 +41,8 @@ class QueueService:
         default_samplers: Sequence[str] = (),
         backoff_initial_s: float = 1.0,
         backoff_max_s: float = 60.0,
+        pacing: PacingLimits | None = None,
+        status_policy: StatusPolicy | None = None,
     ) -> None:
         self.store = store
         self.images = images
@@ -50,10 +55,24 @@ class QueueService:
         self._workers: list[BackendWorker] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._background = BackgroundTasks()
+        self.pacer = Pacer(pacing or PacingLimits())
+        self.estimator = DurationEstimator()
+        self.notifier = StatusNotifier(
+            store,
+            self.pacer,
+            self.estimator,
+            status_policy or StatusPolicy(),
+            workers=len(backends),
+        )
 
     @property
     def running(self) -> bool:
         return bool(self._tasks)
+
+    def attach(self, events: JobEvents, sender: StatusSender) -> None:
+        """Connect the chat side: it receives job events and sends status edits."""
+        self.events = events
+        self.notifier.sender = sender
 
     async def start(self) -> None:
         """Recover jobs left by the last run, re-send undelivered outcomes, start the workers."""
@@ -72,11 +91,14 @@ class QueueService:
                 self.images,
                 self.events,
                 wake,
+                self.notifier,
+                self.estimator,
                 backoff_initial_s=self._backoff[0],
                 backoff_max_s=self._backoff[1],
             )
             self._workers.append(worker)
             self._tasks.append(asyncio.create_task(worker.run(), name=f"worker-{backend.name}"))
+        self._tasks.append(asyncio.create_task(self.notifier.run(), name="status-notifier"))
         self._background.spawn(self.refresh_samplers())
 
     async def stop(self, grace_s: float = 10.0) -> None:
@@ -87,6 +109,7 @@ class QueueService:
         self._tasks.clear()
         for worker in self._workers:
             await worker.drain(grace_s)
+        await self.notifier.stop(grace_s)
         await self._background.drain(grace_s)
         self._workers.clear()
         _log.info("queue stopped")
@@ -97,8 +120,17 @@ class QueueService:
         for wake in self._wakes:
             wake.set()
         _log.info("job %d queued by user %d with %d tasks ahead", stored.id, job.user_id, ahead)
-        self._background.spawn(self.events.queue_changed())
+        self.notifier.record_shown(stored.id, ahead)
         return stored, ahead
+
+    async def cancel(self, job_id: int) -> Job | None:
+        """Cancel a queued or running job; return it, or None if it had already ended."""
+        cancelled = await self.store.cancel(job_id)
+        if cancelled is not None:
+            _log.info("job %d cancelled", job_id)
+            await self.notifier.release(job_id)
+            self.notifier.queue_changed()
+        return cancelled
 
     def samplers(self) -> list[str]:
         """Return the sampler names every backend that reported its list accepts."""

@@ -21,8 +21,10 @@ from sdclient import (
 from storage import InvalidTransitionError, Job, JobStore
 
 from .background import BackgroundTasks
+from .eta import DurationEstimator
 from .events import JobEvents
 from .images import ImageStore
+from .notifier import StatusNotifier
 from .params import GenerationParams
 
 _log = logging.getLogger(__name__)
@@ -47,6 +49,8 @@ class BackendWorker:
         images: ImageStore,
         events: JobEvents,
         wake: asyncio.Event,
+        notifier: StatusNotifier,
+        estimator: DurationEstimator,
         *,
         backoff_initial_s: float = 1.0,
         backoff_max_s: float = 60.0,
@@ -57,6 +61,8 @@ class BackendWorker:
         self._store = store
         self._images = images
         self._wake = wake
+        self._notifier = notifier
+        self._estimator = estimator
         self._backoff_initial_s = backoff_initial_s
         self._backoff_max_s = backoff_max_s
         self._backoff_s = backoff_initial_s
@@ -98,23 +104,40 @@ class BackendWorker:
             params.count,
         )
         self._background.spawn(self.events.job_started(job))
-        self._background.spawn(self.events.queue_changed())
+        self._notifier.queue_changed()
         loop = asyncio.get_running_loop()
         started = loop.time()
+        poller = asyncio.create_task(self._poll_progress(job))
         try:
             result = await self._generate(job, params)
         except asyncio.CancelledError:
             await asyncio.shield(self._give_back(job))
             raise
         finally:
+            poller.cancel()
             self.current_job = None
         if isinstance(result, str):
             finished = await self._finish_failed(job, result)
         else:
-            finished = await self._finish_succeeded(job, result, loop.time() - started)
+            elapsed_s = loop.time() - started
+            self._estimator.observe(params, elapsed_s)
+            finished = await self._finish_succeeded(job, result, elapsed_s)
         if finished is not None:
             self._background.spawn(self.events.job_finished(finished))
-        self._background.spawn(self.events.queue_changed())
+        self._notifier.queue_changed()
+
+    async def _poll_progress(self, job: Job) -> None:
+        """Report the backend's step count while ``job`` runs, for its status message."""
+        while True:
+            await asyncio.sleep(self._notifier.policy.progress_interval_s)
+            try:
+                progress = await self.client.progress(retry=False)
+            except SDError:
+                continue
+            if not progress.idle:
+                self._notifier.report_progress(
+                    job.id, progress.sampling_step, progress.sampling_steps
+                )
 
     async def _generate(self, job: Job, params: GenerationParams) -> Txt2ImgResult | str:
         """Return the result, or the reason the job failed; raise _Retry to try again later."""

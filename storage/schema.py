@@ -68,6 +68,10 @@ MIGRATIONS: list[list[str]] = [
         " WHERE delivered_at IS NULL AND status IN ('succeeded', 'failed', 'cancelled')",
         _USERS_V1,
     ],
+    [
+        # A member's own waiting jobs, for "Where am I?" and /queue mine.
+        "CREATE INDEX jobs_user_active ON jobs (user_id, id) WHERE status IN ('queued', 'running')",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -269,6 +269,16 @@ class JobStore:
         sql = f"SELECT * FROM jobs {where} ORDER BY status <> 'running', id LIMIT ? OFFSET ?"
         return await self._fetch_jobs(sql, (*params, limit, offset))
 
+    async def active_jobs_of(self, user_id: int, *, limit: int = 50) -> list[Job]:
+        """Return a member's queued and running jobs, running first, then by id."""
+        if limit < 0:
+            raise ValueError(f"limit must be 0 or more, got {limit}.")
+        sql = (
+            "SELECT * FROM jobs WHERE user_id = ? AND status IN ('queued', 'running')"
+            " ORDER BY status <> 'running', id LIMIT ?"
+        )
+        return await self._fetch_jobs(sql, (user_id, limit))
+
     async def counts(self) -> dict[JobStatus, int]:
         """Return the number of jobs in each status, including statuses with none."""
         rows = await self._db.fetch_all("SELECT status, COUNT(*) FROM jobs GROUP BY status")

@@ -1,0 +1,255 @@
+"""Keep every waiting job's status message current at a small, paced cost.
+
+The notifier knows, for each queued and running job, what its status message should show and
+what it shows now, and decides which edits to send: nearest the front first, exact for the jobs
+nearest the front, at round steps further back, never faster than the pacer allows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Protocol
+
+from storage import Job, JobStore
+
+from .eta import DurationEstimator
+from .pacing import Pacer
+from .params import GenerationParams
+
+_log = logging.getLogger(__name__)
+
+
+class StatusKind(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+
+
+@dataclass(frozen=True, slots=True)
+class StatusView:
+    """What a status message shows; ``eta`` is a unix time (start if queued, end if running)."""
+
+    kind: StatusKind
+    ahead: int = 0
+    eta: float | None = None
+    step: int = 0
+    steps: int = 0
+
+
+class StatusSender(Protocol):
+    """Sends one status edit; the Discord side implements it."""
+
+    async def send_status(self, job: Job, view: StatusView, *, via_token: bool) -> None:
+        """Show ``view`` in the job's status message, through its interaction token if told."""
+
+
+@dataclass(frozen=True, slots=True)
+class StatusPolicy:
+    """When a status message is worth an edit."""
+
+    exact_positions: int = 10
+    max_staleness_s: float = 300.0
+    progress_interval_s: float = 5.0
+    debounce_s: float = 0.05
+    token_reuse_max_s: float = 840.0
+    max_concurrent_edits: int = 4
+
+
+@dataclass(slots=True)
+class _Tracked:
+    desired: StatusView
+    shown: StatusView | None = None
+    shown_at: float = 0.0
+    sending: asyncio.Task[None] | None = None
+
+
+def crossed_round_step(shown: int, now: int, exact_positions: int) -> bool:
+    """Return whether a position moved from ``shown`` to ``now`` across a round step.
+
+    The steps are every 100 above 100, then 50, 25 and the start of the exact zone.
+    """
+    steps = [exact_positions, 25, 50] + list(range(100, shown + 1, 100))
+    return any(now <= step < shown for step in steps if step >= exact_positions)
+
+
+class StatusNotifier:
+    """Recomputes positions on every queue change and sends the status edits that matter."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        pacer: Pacer,
+        estimator: DurationEstimator,
+        policy: StatusPolicy,
+        *,
+        workers: int = 1,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.sender: StatusSender | None = None
+        self.policy = policy
+        self._store = store
+        self._pacer = pacer
+        self._estimator = estimator
+        self._workers = max(1, workers)
+        self._clock = clock
+        self._tracked: dict[int, _Tracked] = {}
+        self._progress: dict[int, tuple[int, int]] = {}
+        self._dirty = asyncio.Event()
+
+    def queue_changed(self) -> None:
+        self._dirty.set()
+
+    def record_shown(self, job_id: int, ahead: int) -> None:
+        """Note that the first reply already shows ``ahead`` for ``job_id``."""
+        view = StatusView(StatusKind.QUEUED, ahead=ahead)
+        self._tracked[job_id] = _Tracked(desired=view, shown=view, shown_at=time.monotonic())
+        self._dirty.set()
+
+    def report_progress(self, job_id: int, step: int, steps: int) -> None:
+        self._progress[job_id] = (step, steps)
+        self._dirty.set()
+
+    def eta_for(self, ahead: int) -> float:
+        """Return when a job with ``ahead`` tasks before it should start, as a unix time."""
+        running = ahead if ahead < self._workers else self._workers
+        waiting = max(0, ahead - running)
+        mean_s = self._estimator.mean_job_s()
+        return self._clock() + (running * mean_s / 2 + waiting * mean_s) / self._workers
+
+    async def release(self, job_id: int) -> None:
+        """Stop editing ``job_id``'s status, after any edit already on its way."""
+        tracked = self._tracked.pop(job_id, None)
+        self._progress.pop(job_id, None)
+        if tracked is not None and tracked.sending is not None:
+            await asyncio.wait({tracked.sending})
+
+    async def run(self) -> None:
+        """Send status edits until cancelled."""
+        wake_s: float | None = None
+        while True:
+            try:
+                await asyncio.wait_for(self._dirty.wait(), timeout=wake_s)
+            except TimeoutError:
+                pass
+            await asyncio.sleep(self.policy.debounce_s)
+            self._dirty.clear()
+            await self._refresh()
+            wake_s = self._send_due()
+
+    async def stop(self, timeout_s: float) -> None:
+        """Wait up to ``timeout_s`` for edits on their way, then cancel the rest."""
+        sending = [tracked.sending for tracked in self._tracked.values() if tracked.sending]
+        if sending:
+            await asyncio.wait(sending, timeout=timeout_s)
+        for task in sending:
+            task.cancel()
+
+    async def _refresh(self) -> None:
+        positions = await self._store.positions()
+        running = await self._store.running()
+        now = self._clock()
+        current: dict[int, StatusView] = {}
+        for job in running:
+            current[job.id] = self._running_view(job, now)
+        for job_id, ahead in positions.items():
+            current[job_id] = StatusView(StatusKind.QUEUED, ahead=ahead, eta=self.eta_for(ahead))
+        for job_id in [job_id for job_id in self._tracked if job_id not in current]:
+            del self._tracked[job_id]
+        monotonic = time.monotonic()
+        for job_id, view in current.items():
+            tracked = self._tracked.get(job_id)
+            if tracked is not None:
+                tracked.desired = view
+            elif view.kind is StatusKind.QUEUED and view.ahead > self.policy.exact_positions:
+                # A far-back job found after a restart: assume its message is right until it
+                # crosses a round step or goes stale, instead of editing them all at once.
+                self._tracked[job_id] = _Tracked(desired=view, shown=view, shown_at=monotonic)
+            else:
+                self._tracked[job_id] = _Tracked(desired=view)
+
+    def _running_view(self, job: Job, now: float) -> StatusView:
+        step, steps = self._progress.get(job.id, (0, int(job.params.get("steps", 0))))
+        started = job.started_at if job.started_at is not None else now
+        predicted = self._estimator.predict_s(GenerationParams.from_dict(job.params))
+        return StatusView(
+            StatusKind.RUNNING, eta=max(now, started + predicted), step=step, steps=steps
+        )
+
+    def _send_due(self) -> float | None:
+        """Start the edits that are due, in priority order; return when to look again."""
+        now = time.monotonic()
+        due: list[tuple[tuple[int, int], int]] = []
+        wake_s: float | None = None
+        for job_id, tracked in self._tracked.items():
+            if tracked.sending is not None:
+                continue
+            wait_s = self._wait_before_edit(tracked, now)
+            if wait_s == 0:
+                due.append((_priority(tracked), job_id))
+            elif wait_s is not None:
+                wake_s = wait_s if wake_s is None else min(wake_s, wait_s)
+        due.sort()
+        in_flight = sum(1 for tracked in self._tracked.values() if tracked.sending is not None)
+        for _, job_id in due[: max(0, self.policy.max_concurrent_edits - in_flight)]:
+            tracked = self._tracked[job_id]
+            tracked.sending = asyncio.create_task(self._send(job_id, tracked, tracked.desired))
+        if len(due) > self.policy.max_concurrent_edits - in_flight:
+            wake_s = 0.0 if wake_s is None else min(wake_s, 0.0)
+        return wake_s
+
+    def _wait_before_edit(self, tracked: _Tracked, now: float) -> float | None:
+        """Return 0 if an edit is due now, seconds until one may be due, or None if none is."""
+        desired, shown = tracked.desired, tracked.shown
+        if shown is None or desired.kind is not shown.kind:
+            return 0.0
+        age_s = now - tracked.shown_at
+        if desired.kind is StatusKind.RUNNING:
+            if desired.step == shown.step:
+                return None
+            return max(0.0, self.policy.progress_interval_s - age_s)
+        if desired.ahead == shown.ahead:
+            return None
+        exact = self.policy.exact_positions
+        if desired.ahead <= exact or crossed_round_step(shown.ahead, desired.ahead, exact):
+            return 0.0
+        return max(0.0, self.policy.max_staleness_s - age_s)
+
+    async def _send(self, job_id: int, tracked: _Tracked, view: StatusView) -> None:
+        try:
+            await self._send_view(job_id, tracked, view)
+        except Exception:
+            _log.exception("status edit for job %d failed", job_id)
+            tracked.shown, tracked.shown_at = view, time.monotonic()
+        finally:
+            tracked.sending = None
+            self._dirty.set()
+
+    async def _send_view(self, job_id: int, tracked: _Tracked, view: StatusView) -> None:
+        job = await self._store.get(job_id)
+        if job is None or job.status_message_id is None or self.sender is None:
+            # The first reply is still on its way; the next change will try again.
+            return
+        via_token = self.token_fresh(job)
+        if via_token:
+            await self._pacer.acquire(token_key=job.id)
+        else:
+            await self._pacer.acquire(channel_id=job.status_channel_id or job.channel_id)
+        if self._tracked.get(job_id) is not tracked:
+            return
+        await self.sender.send_status(job, view, via_token=via_token)
+        tracked.shown, tracked.shown_at = replace(view), time.monotonic()
+
+    def token_fresh(self, job: Job) -> bool:
+        """Return whether the job's interaction token may still be used, with a safety margin."""
+        if job.interaction_token is None or job.interaction_created_at is None:
+            return False
+        return self._clock() - job.interaction_created_at < self.policy.token_reuse_max_s
+
+
+def _priority(tracked: _Tracked) -> tuple[int, int]:
+    changed_state = tracked.shown is None or tracked.shown.kind is not tracked.desired.kind
+    return (0 if changed_state else 1, tracked.desired.ahead)

@@ -17,7 +17,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from engine import Backend, ImageStore, QueueService
+from engine import Backend, ImageStore, PacingLimits, QueueService, StatusPolicy
 from fakewebui import FakeWebUI
 from sdclient import SDClient
 from settings import DEFAULT_SAMPLERS, ConfigError, Settings, load_settings
@@ -25,7 +25,7 @@ from storage import JobStore, StorageError
 
 _log = logging.getLogger("bot")
 
-EXTENSIONS = ("cogs.imagine",)
+EXTENSIONS = ("cogs.imagine", "cogs.queue")
 EXIT_CONFIG_ERROR = 2
 
 
@@ -44,10 +44,13 @@ class ImagineBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         from cogs.delivery import DiscordDelivery
+        from cogs.views import WhereAmIButton
 
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        self.service.events = DiscordDelivery(self, self.service.store, self.service.images)
+        self.add_dynamic_items(WhereAmIButton)
+        delivery = DiscordDelivery(self, self.service)
+        self.service.attach(delivery, delivery)
         self.tree.on_error = self._on_app_command_error
 
     async def _on_app_command_error(
@@ -103,6 +106,7 @@ async def open_service(
                 max_generation_s=backend.max_generation_s,
             )
             backends.append(Backend(backend.name, client))
+        status = settings.status
         yield QueueService(
             store,
             backends,
@@ -110,6 +114,19 @@ async def open_service(
             default_samplers=DEFAULT_SAMPLERS,
             backoff_initial_s=settings.queue.backoff_initial_s,
             backoff_max_s=settings.queue.backoff_max_s,
+            pacing=PacingLimits(
+                channel_requests=status.channel_requests,
+                channel_window_s=status.channel_window_s,
+                token_requests=status.token_requests,
+                token_window_s=status.token_window_s,
+                global_requests_per_s=status.global_requests_per_s,
+            ),
+            status_policy=StatusPolicy(
+                exact_positions=status.exact_positions,
+                max_staleness_s=status.max_staleness_s,
+                progress_interval_s=status.progress_interval_s,
+                token_reuse_max_s=settings.discord.token_reuse_max_s,
+            ),
         )
 
 

@@ -143,6 +143,17 @@ class LimitsSettings(_Section):
         return self
 
 
+class StatusSettings(_Section):
+    exact_positions: int = Field(default=10, ge=0, le=100)
+    max_staleness_s: float = Field(default=300.0, gt=0, le=86_400)
+    progress_interval_s: float = Field(default=5.0, ge=1, le=600)
+    channel_requests: int = Field(default=4, ge=1, le=50)
+    channel_window_s: float = Field(default=5.0, gt=0, le=600)
+    token_requests: int = Field(default=4, ge=1, le=50)
+    token_window_s: float = Field(default=2.0, gt=0, le=600)
+    global_requests_per_s: int = Field(default=40, ge=1, le=50)
+
+
 class StorageSettings(_Section):
     data_dir: Path = Path("data")
     database: Path | None = None
@@ -175,6 +186,7 @@ class Settings(BaseSettings):
     embedded: EmbeddedSettings = Field(default_factory=EmbeddedSettings)
     queue: QueueSettings = Field(default_factory=QueueSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    status: StatusSettings = Field(default_factory=StatusSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
 
     # Set only while load_settings() builds an instance; pydantic-settings asks the class for its

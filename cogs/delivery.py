@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 
-from engine import GenerationParams, ImageStore
-from storage import Job, JobStatus, JobStore
+from engine import GenerationParams, QueueService, StatusView
+from storage import Job, JobStatus
 
 from . import formatting
 
@@ -24,41 +24,45 @@ _TOKEN_GONE = {10015, 50027, 10062}
 
 
 class DiscordDelivery:
-    """The JobEvents of the Discord side: edits status messages and posts results."""
+    """The Discord side of the queue: sends status edits and posts the results."""
 
-    def __init__(self, bot: ImagineBot, store: JobStore, images: ImageStore) -> None:
+    def __init__(self, bot: ImagineBot, service: QueueService) -> None:
         self.bot = bot
-        self.store = store
-        self.images = images
+        self.service = service
 
     async def job_started(self, job: Job) -> None:
-        await self._edit_status(job, formatting.running_text(job))
-
-    async def queue_changed(self) -> None:
+        # The status notifier shows the start, paced with every other edit.
         return None
+
+    async def send_status(self, job: Job, view: StatusView, *, via_token: bool) -> None:
+        await self._edit_status(job, formatting.status_text(job, view), via_token=via_token)
 
     async def job_finished(self, job: Job) -> None:
         await self.bot.wait_until_ready()
+        await self.service.notifier.release(job.id)
         result_url: str | None = None
         message_id: int | None = None
         if job.status is JobStatus.SUCCEEDED:
             message = await self._post_result(job)
             if message is not None:
                 message_id, result_url = message.id, message.jump_url
-        await self._edit_status(job, formatting.finished_text(job, result_url))
-        await self.store.mark_delivered(job.id, message_id)
+        text = formatting.finished_text(job, result_url)
+        via_token = self.service.notifier.token_fresh(job)
+        await self._edit_status(job, text, via_token=via_token, paced=True)
+        await self.service.store.mark_delivered(job.id, message_id)
 
     async def _post_result(self, job: Job) -> discord.Message | None:
         params = GenerationParams.from_dict(job.params)
         records = (job.result or {}).get("images", [])
         files = [
             discord.File(
-                self.images.path(record), filename=f"imagine-{job.id}-{index}.{record['format']}"
+                self.service.images.path(record),
+                filename=f"imagine-{job.id}-{index}.{record['format']}",
             )
             for index, record in enumerate(records)
         ]
         first = files[0].filename if files else None
-        kwargs = {
+        message: dict[str, Any] = {
             "content": formatting.result_content(job),
             "embed": formatting.result_embed(job, params, first),
             "files": files,
@@ -67,8 +71,9 @@ class DiscordDelivery:
             ),
         }
         channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+        await self.service.pacer.acquire(channel_id=job.channel_id)
         try:
-            return await channel.send(**kwargs)
+            return await channel.send(**message)
         except discord.HTTPException as exc:
             if exc.code not in _NO_CHANNEL_ACCESS:
                 raise
@@ -82,24 +87,30 @@ class DiscordDelivery:
             file.reset()
         try:
             dm = await self.bot.create_dm(discord.Object(job.user_id))
-            return await dm.send(**kwargs)
+            return await dm.send(**message)
         except discord.HTTPException as exc:
             _log.warning(
                 "job %d: DM to user %d failed (%s); the image stays at %s",
                 job.id,
                 job.user_id,
                 exc.code,
-                self.images.root / str(job.id),
+                self.service.images.root / str(job.id),
             )
             return None
 
-    async def _edit_status(self, job: Job, content: str) -> None:
-        """Edit the job's status message, through its interaction token while it is valid."""
+    async def _edit_status(
+        self, job: Job, content: str, *, via_token: bool, paced: bool = False
+    ) -> None:
+        """Edit the job's status message, through its interaction token while it is valid.
+
+        The notifier acquires pacing itself; ``paced`` makes this method acquire it instead.
+        """
         if job.status_message_id is None:
             return
         mentions = discord.AllowedMentions.none()
-        if self._token_usable(job):
-            assert job.application_id is not None and job.interaction_token is not None
+        if via_token and job.application_id is not None and job.interaction_token is not None:
+            if paced:
+                await self.service.pacer.acquire(token_key=job.id)
             webhook = discord.Webhook.partial(
                 job.application_id, job.interaction_token, client=self.bot
             )
@@ -114,7 +125,10 @@ class DiscordDelivery:
                         "job %d: status edit through the interaction failed (%s)", job.id, exc
                     )
                     return
+            paced = True
         channel_id = job.status_channel_id or job.channel_id
+        if paced:
+            await self.service.pacer.acquire(channel_id=channel_id)
         message = self.bot.get_partial_messageable(channel_id).get_partial_message(
             job.status_message_id
         )
@@ -124,9 +138,3 @@ class DiscordDelivery:
             _log.warning(
                 "job %d: cannot edit status message %d (%s)", job.id, job.status_message_id, exc
             )
-
-    def _token_usable(self, job: Job) -> bool:
-        if job.interaction_token is None or job.interaction_created_at is None:
-            return False
-        age_s = discord.utils.utcnow().timestamp() - job.interaction_created_at
-        return age_s < self.bot.settings.discord.token_reuse_max_s

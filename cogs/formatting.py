@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import discord
 
-from engine import GenerationParams
+from engine import GenerationParams, StatusKind, StatusView
 from storage import Job, JobStatus
 
 CONTENT_MAX_CHARS = 2000
@@ -33,12 +33,37 @@ def tasks_ahead_text(ahead: int) -> str:
     return f"{ahead} task{'s' if ahead != 1 else ''} ahead of you"
 
 
-def queued_text(user_id: int, job_id: int, ahead: int, prompt: str) -> str:
-    return _status(user_id, f"Queued — {tasks_ahead_text(ahead)}. (job {job_id})", prompt)
+def relative_time(unix_s: float | None) -> str:
+    """Return a Discord timestamp that each client shows as "in 5 minutes" and counts down."""
+    return f"<t:{int(unix_s)}:R>" if unix_s is not None else "soon"
 
 
-def running_text(job: Job) -> str:
-    return _status(job.user_id, f"Generating now on {job.backend}. (job {job.id})", _prompt(job))
+def queued_text(user_id: int, job_id: int, ahead: int, prompt: str, eta: float | None) -> str:
+    headline = f"Queued — {tasks_ahead_text(ahead)}. Estimated start {relative_time(eta)}."
+    return _status(user_id, f"{headline} (job {job_id})", prompt)
+
+
+def progress_bar(step: int, steps: int, width: int = 10) -> str:
+    filled = round(width * step / steps) if steps else 0
+    filled = max(0, min(width, filled))
+    return "▰" * filled + "▱" * (width - filled)
+
+
+def running_text(job: Job, view: StatusView | None = None) -> str:
+    headline = f"Generating now on {job.backend}."
+    if view is not None and view.steps:
+        headline = (
+            f"Generating on {job.backend}: {progress_bar(view.step, view.steps)} "
+            f"step {view.step}/{view.steps}, done {relative_time(view.eta)}."
+        )
+    return _status(job.user_id, f"{headline} (job {job.id})", _prompt(job))
+
+
+def status_text(job: Job, view: StatusView) -> str:
+    """Return the status message text for a job that is waiting or running."""
+    if view.kind is StatusKind.RUNNING:
+        return running_text(job, view)
+    return queued_text(job.user_id, job.id, view.ahead, _prompt(job), view.eta)
 
 
 def finished_text(job: Job, result_url: str | None) -> str:

@@ -4,6 +4,7 @@
 # time, and discord.py reads them from annotations evaluated when the command is built.
 
 import logging
+import time
 from typing import TYPE_CHECKING
 
 import discord
@@ -14,6 +15,7 @@ from storage import NewJob
 
 from . import formatting
 from .validation import MAX_SEED, ImagineOptions, InvalidOptionError, validate
+from .views import status_view
 
 if TYPE_CHECKING:
     from bot import ImagineBot
@@ -53,7 +55,8 @@ class ImagineCog(commands.Cog):
         except InvalidOptionError as exc:
             await interaction.response.send_message(str(exc), ephemeral=True)
             return
-        await interaction.response.defer(thinking=True)
+        # Queued before answering, so the answer can give the real number of tasks ahead; one
+        # SQLite transaction takes milliseconds, well inside Discord's 3-second deadline.
         job, ahead = await service.enqueue(
             NewJob(
                 user_id=interaction.user.id,
@@ -63,16 +66,24 @@ class ImagineCog(commands.Cog):
                 requester_name=interaction.user.display_name,
                 application_id=interaction.application_id,
                 interaction_token=interaction.token,
-                interaction_created_at=interaction.created_at.timestamp(),
+                # Our clock, not the id's timestamp, decides when the token is too old to use.
+                interaction_created_at=time.time(),
                 attachment_size_limit=interaction.filesize_limit,
                 app_permissions=interaction.app_permissions.value,
             )
         )
-        message = await interaction.edit_original_response(
-            content=formatting.queued_text(interaction.user.id, job.id, ahead, params.prompt),
-            allowed_mentions=discord.AllowedMentions.none(),
+        eta = service.notifier.eta_for(ahead)
+        response = await interaction.response.send_message(
+            formatting.queued_text(interaction.user.id, job.id, ahead, params.prompt, eta),
+            view=status_view(job.id),
+            allowed_mentions=discord.AllowedMentions(
+                everyone=False, roles=False, users=[interaction.user]
+            ),
         )
-        await service.store.set_status_message(job.id, message.channel.id, message.id)
+        if response.message_id is not None and interaction.channel_id is not None:
+            await service.store.set_status_message(
+                job.id, interaction.channel_id, response.message_id
+            )
 
     async def sampler_autocomplete(
         self, interaction: discord.Interaction, current: str

@@ -15,7 +15,7 @@ import simcord
 from bot import ImagineBot, create_bot, open_service
 from engine import QueueService
 from fakewebui import FakeWebUI
-from settings import BackendSettings, Settings, StorageSettings
+from settings import BackendSettings, Settings, StatusSettings, StorageSettings
 from storage import Job
 
 # The stand-in draws this many times faster than the 2022 GPU it was calibrated on.
@@ -40,7 +40,9 @@ class Harness:
             self.members[name] = self.guild.add_member(self.env.create_user(name))
         return self.members[name]
 
-    async def wait_for_job(self, job_id: int, predicate: Callable[[Job], bool], timeout_s: float = 30) -> Job:
+    async def wait_for_job(
+        self, job_id: int, predicate: Callable[[Job], bool], timeout_s: float = 30
+    ) -> Job:
         """Poll the store until ``predicate`` holds for the job; the worker runs in real time."""
         return await wait_until(lambda: self._job_matching(job_id, predicate), timeout_s)
 
@@ -70,6 +72,8 @@ def make_settings(tmp_path: Path, webui_url: str, **limits: Any) -> Settings:
     update: dict[str, Any] = {
         "storage": StorageSettings(data_dir=tmp_path / "data"),
         "backends": [BackendSettings(name="gpu", url=webui_url)],
+        # SimCord has no rate limits, so the bot's own pacing would only slow the tests.
+        "status": StatusSettings(channel_requests=50, channel_window_s=1.0),
     }
     if limits:
         update["limits"] = settings.limits.model_copy(update=limits)

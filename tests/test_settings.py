@@ -123,14 +123,18 @@ def test_invalid_environment_value_names_variable(monkeypatch: pytest.MonkeyPatc
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        pytest.param('[[backends]]\nname = "a"\nurl = "ftp://x"\n', "backends[0].url", id="bad-url"),
+        pytest.param(
+            '[[backends]]\nname = "a"\nurl = "ftp://x"\n', "backends[0].url", id="bad-url"
+        ),
         pytest.param(
             '[[backends]]\nname = "a"\nurl = "embedded"\n[[backends]]\nname = "a"\nurl = "embedded"\n',
             "used twice",
             id="duplicate-name",
         ),
         pytest.param("[limits]\nwidth_min = 300\n", "multiple of 8", id="width-not-multiple"),
-        pytest.param("[limits]\nsteps_min = 60\nsteps_max = 50\n", "steps_min", id="range-inverted"),
+        pytest.param(
+            "[limits]\nsteps_min = 60\nsteps_max = 50\n", "steps_min", id="range-inverted"
+        ),
         pytest.param("backends = []\n", "backends", id="no-backends"),
         pytest.param("[queue\n", "invalid TOML", id="syntax"),
     ],
@@ -155,7 +159,14 @@ def test_cli_bad_config_exits_2_without_traceback(tmp_path: Path) -> None:
     path = write(tmp_path / "c.toml", "[queue]\nmax_atempts = 3\n")
 
     completed = subprocess.run(
-        [sys.executable, "-c", "import bot, sys; sys.exit(bot.cli())", "run", "--config", str(path)],
+        [
+            sys.executable,
+            "-c",
+            "import bot, sys; sys.exit(bot.cli())",
+            "run",
+            "--config",
+            str(path),
+        ],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -16,7 +16,7 @@ import aiohttp
 import simcord
 
 from bot import configure_logging, create_bot, open_service
-from settings import BackendSettings, Settings, StorageSettings
+from settings import BackendSettings, Settings, StatusSettings, StorageSettings
 
 MEMBERS = 6
 
@@ -26,6 +26,8 @@ async def main(mode: str, data_dir: Path, webui_url: str, count: int) -> None:
         update={
             "storage": StorageSettings(data_dir=data_dir),
             "backends": [BackendSettings(name="gpu", url=webui_url)],
+            # SimCord has no rate limits, so the bot's own pacing would only slow the test.
+            "status": StatusSettings(channel_requests=50, channel_window_s=1.0),
         }
     )
     async with aiohttp.ClientSession() as session, open_service(settings, session) as service:

@@ -13,10 +13,27 @@ ROOT = Path(__file__).resolve().parents[2]
 TRACE = ROOT / "tests" / "data" / "trace-60.jsonl"
 
 
+# SimCord has no rate limits, so the bot's own channel pacing only slows the test down.
+FAST_PACING = "[status]\nchannel_requests = 50\nchannel_window_s = 1.0\n"
+
+
 def run_demo(tmp_path: Path, trace: Path, jobs: int) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "config.toml").write_text(FAST_PACING, encoding="utf-8")
     return subprocess.run(
-        [sys.executable, str(ROOT / "bot.py"), "demo", "--headless", "--trace", str(trace),
-         "--jobs", str(jobs), "--out", str(tmp_path / "out"), "--speed", "400"],
+        [
+            sys.executable,
+            str(ROOT / "bot.py"),
+            "demo",
+            "--headless",
+            "--trace",
+            str(trace),
+            "--jobs",
+            str(jobs),
+            "--out",
+            str(tmp_path / "out"),
+            "--speed",
+            "400",
+        ],
         capture_output=True,
         text=True,
         cwd=tmp_path,

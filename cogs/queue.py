@@ -1,0 +1,76 @@
+"""/queue commands and the answers to "Where am I?"."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from storage import JobStatus
+
+from . import formatting
+
+if TYPE_CHECKING:
+    from bot import ImagineBot
+
+# The most jobs listed in one answer, to stay under Discord's 2,000 characters.
+MAX_LISTED_JOBS = 10
+
+
+async def describe_queue_for(
+    bot: ImagineBot, user_id: int, *, focus_job_id: int | None = None
+) -> str:
+    """Return the member's own jobs with their exact places and start estimates."""
+    service = bot.service
+    store = service.store
+    lines: list[str] = []
+    if focus_job_id is not None:
+        focus = await store.get(focus_job_id)
+        if focus is None:
+            lines.append(f"Job {focus_job_id} is not in the queue.")
+        elif focus.status is JobStatus.QUEUED:
+            ahead = await store.tasks_ahead(focus.id) or 0
+            eta = formatting.relative_time(service.notifier.eta_for(ahead))
+            lines.append(
+                f"Job {focus.id}: {formatting.tasks_ahead_text(ahead)}, estimated start {eta}."
+            )
+        elif focus.status is JobStatus.RUNNING:
+            lines.append(f"Job {focus.id} is being generated on {focus.backend} now.")
+        else:
+            lines.append(f"Job {focus.id} has ended: {focus.status}.")
+    active = await store.active_jobs_of(user_id, limit=MAX_LISTED_JOBS + 2)
+    mine = [job for job in active if job.id != focus_job_id]
+    for job in mine[:MAX_LISTED_JOBS]:
+        prompt = formatting.quote_prompt(str(job.params.get("prompt", "")), 60)
+        if job.status is JobStatus.RUNNING:
+            lines.append(f"Job {job.id}: generating now. “{prompt}”")
+        else:
+            ahead = await store.tasks_ahead(job.id) or 0
+            lines.append(f"Job {job.id}: {formatting.tasks_ahead_text(ahead)}. “{prompt}”")
+    if len(mine) > MAX_LISTED_JOBS:
+        lines.append("…and more: the oldest are listed first.")
+    if not lines:
+        lines.append("You have no jobs in the queue. Use /imagine to start one.")
+    return formatting.shorten("\n".join(lines), formatting.CONTENT_MAX_CHARS)
+
+
+class QueueCog(commands.Cog):
+    """Commands about the queue."""
+
+    queue = app_commands.Group(name="queue", description="See the image queue", guild_only=True)
+
+    def __init__(self, bot: ImagineBot) -> None:
+        self.bot = bot
+
+    @queue.command(
+        name="mine", description="Your jobs, their places in the queue and start estimates"
+    )
+    async def mine(self, interaction: discord.Interaction) -> None:
+        text = await describe_queue_for(self.bot, interaction.user.id)
+        await interaction.response.send_message(text, ephemeral=True)
+
+
+async def setup(bot: ImagineBot) -> None:
+    await bot.add_cog(QueueCog(bot))

@@ -125,6 +125,7 @@ async def open_service(
                 exact_positions=status.exact_positions,
                 max_staleness_s=status.max_staleness_s,
                 progress_interval_s=status.progress_interval_s,
+                preview_interval_s=status.preview_interval_s,
                 token_reuse_max_s=settings.discord.token_reuse_max_s,
             ),
         )

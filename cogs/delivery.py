@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +36,11 @@ class DiscordDelivery:
         return None
 
     async def send_status(self, job: Job, view: StatusView, *, via_token: bool) -> None:
-        await self._edit_status(job, formatting.status_text(job, view), via_token=via_token)
+        files = None
+        if view.preview is not None:
+            files = [discord.File(io.BytesIO(view.preview), filename=f"preview-{job.id}.png")]
+        text = formatting.status_text(job, view)
+        await self._edit_status(job, text, via_token=via_token, attachments=files)
 
     async def job_finished(self, job: Job) -> None:
         await self.bot.wait_until_ready()
@@ -48,7 +53,8 @@ class DiscordDelivery:
                 message_id, result_url = message.id, message.jump_url
         text = formatting.finished_text(job, result_url)
         via_token = self.service.notifier.token_fresh(job)
-        await self._edit_status(job, text, via_token=via_token, paced=True)
+        # An empty attachment list removes the last progress preview.
+        await self._edit_status(job, text, via_token=via_token, paced=True, attachments=[])
         await self.service.store.mark_delivered(job.id, message_id)
 
     async def _post_result(self, job: Job) -> discord.Message | None:
@@ -99,7 +105,13 @@ class DiscordDelivery:
             return None
 
     async def _edit_status(
-        self, job: Job, content: str, *, via_token: bool, paced: bool = False
+        self,
+        job: Job,
+        content: str,
+        *,
+        via_token: bool,
+        paced: bool = False,
+        attachments: list[discord.File] | None = None,
     ) -> None:
         """Edit the job's status message, through its interaction token while it is valid.
 
@@ -107,7 +119,12 @@ class DiscordDelivery:
         """
         if job.status_message_id is None:
             return
-        mentions = discord.AllowedMentions.none()
+        edit: dict[str, Any] = {
+            "content": content,
+            "allowed_mentions": discord.AllowedMentions.none(),
+        }
+        if attachments is not None:
+            edit["attachments"] = attachments
         if via_token and job.application_id is not None and job.interaction_token is not None:
             if paced:
                 await self.service.pacer.acquire(token_key=job.id)
@@ -115,9 +132,7 @@ class DiscordDelivery:
                 job.application_id, job.interaction_token, client=self.bot
             )
             try:
-                await webhook.edit_message(
-                    job.status_message_id, content=content, allowed_mentions=mentions
-                )
+                await webhook.edit_message(job.status_message_id, **edit)
                 return
             except discord.HTTPException as exc:
                 if exc.code not in _TOKEN_GONE:
@@ -133,7 +148,9 @@ class DiscordDelivery:
             job.status_message_id
         )
         try:
-            await message.edit(content=content, allowed_mentions=mentions)
+            for file in attachments or []:
+                file.reset()
+            await message.edit(**edit)
         except discord.HTTPException as exc:
             _log.warning(
                 "job %d: cannot edit status message %d (%s)", job.id, job.status_message_id, exc

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Protocol
 
@@ -38,6 +38,7 @@ class StatusView:
     eta: float | None = None
     step: int = 0
     steps: int = 0
+    preview: bytes | None = field(default=None, compare=False, repr=False)
 
 
 class StatusSender(Protocol):
@@ -54,6 +55,7 @@ class StatusPolicy:
     exact_positions: int = 10
     max_staleness_s: float = 300.0
     progress_interval_s: float = 5.0
+    preview_interval_s: float = 15.0
     debounce_s: float = 0.05
     token_reuse_max_s: float = 840.0
     max_concurrent_edits: int = 4
@@ -64,6 +66,7 @@ class _Tracked:
     desired: StatusView
     shown: StatusView | None = None
     shown_at: float = 0.0
+    preview_shown_at: float = 0.0
     sending: asyncio.Task[None] | None = None
 
 
@@ -97,7 +100,7 @@ class StatusNotifier:
         self._workers = max(1, workers)
         self._clock = clock
         self._tracked: dict[int, _Tracked] = {}
-        self._progress: dict[int, tuple[int, int]] = {}
+        self._progress: dict[int, tuple[int, int, bytes | None]] = {}
         self._dirty = asyncio.Event()
 
     def queue_changed(self) -> None:
@@ -109,9 +112,21 @@ class StatusNotifier:
         self._tracked[job_id] = _Tracked(desired=view, shown=view, shown_at=time.monotonic())
         self._dirty.set()
 
-    def report_progress(self, job_id: int, step: int, steps: int) -> None:
-        self._progress[job_id] = (step, steps)
+    def report_progress(
+        self, job_id: int, step: int, steps: int, preview: bytes | None = None
+    ) -> None:
+        """Record the backend's progress on a running job, with its preview image if any."""
+        if preview is None and job_id in self._progress:
+            preview = self._progress[job_id][2]
+        self._progress[job_id] = (step, steps, preview)
         self._dirty.set()
+
+    def wants_preview(self, job_id: int) -> bool:
+        """Return whether a new preview image could be shown for ``job_id`` now."""
+        tracked = self._tracked.get(job_id)
+        if tracked is None:
+            return False
+        return time.monotonic() - tracked.preview_shown_at >= self.policy.preview_interval_s
 
     def eta_for(self, ahead: int) -> float:
         """Return when a job with ``ahead`` tasks before it should start, as a unix time."""
@@ -172,12 +187,12 @@ class StatusNotifier:
                 self._tracked[job_id] = _Tracked(desired=view)
 
     def _running_view(self, job: Job, now: float) -> StatusView:
-        step, steps = self._progress.get(job.id, (0, int(job.params.get("steps", 0))))
+        default = (0, int(job.params.get("steps", 0)), None)
+        step, steps, preview = self._progress.get(job.id, default)
         started = job.started_at if job.started_at is not None else now
         predicted = self._estimator.predict_s(GenerationParams.from_dict(job.params))
-        return StatusView(
-            StatusKind.RUNNING, eta=max(now, started + predicted), step=step, steps=steps
-        )
+        eta = max(now, started + predicted)
+        return StatusView(StatusKind.RUNNING, eta=eta, step=step, steps=steps, preview=preview)
 
     def _send_due(self) -> float | None:
         """Start the edits that are due, in priority order; return when to look again."""
@@ -240,14 +255,33 @@ class StatusNotifier:
             await self._pacer.acquire(channel_id=job.status_channel_id or job.channel_id)
         if self._tracked.get(job_id) is not tracked:
             return
-        await self.sender.send_status(job, view, via_token=via_token)
-        tracked.shown, tracked.shown_at = replace(view), time.monotonic()
+        now = time.monotonic()
+        # Uploads cost more than text, so a preview goes out at most every preview_interval_s
+        # and only where the bot may attach files.
+        attach = (
+            view.preview is not None
+            and now - tracked.preview_shown_at >= self.policy.preview_interval_s
+            and _can_attach(job)
+        )
+        sent = view if attach else replace(view, preview=None)
+        await self.sender.send_status(job, sent, via_token=via_token)
+        tracked.shown, tracked.shown_at = sent, now
+        if attach:
+            tracked.preview_shown_at = now
 
     def token_fresh(self, job: Job) -> bool:
         """Return whether the job's interaction token may still be used, with a safety margin."""
         if job.interaction_token is None or job.interaction_created_at is None:
             return False
         return self._clock() - job.interaction_created_at < self.policy.token_reuse_max_s
+
+
+# Discord's ATTACH_FILES permission bit.
+_ATTACH_FILES = 1 << 15
+
+
+def _can_attach(job: Job) -> bool:
+    return job.app_permissions is not None and bool(job.app_permissions & _ATTACH_FILES)
 
 
 def _priority(tracked: _Tracked) -> tuple[int, int]:

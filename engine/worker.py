@@ -130,13 +130,14 @@ class BackendWorker:
         """Report the backend's step count while ``job`` runs, for its status message."""
         while True:
             await asyncio.sleep(self._notifier.policy.progress_interval_s)
+            preview = self._notifier.wants_preview(job.id)
             try:
-                progress = await self.client.progress(retry=False)
+                progress = await self.client.progress(skip_current_image=not preview, retry=False)
             except SDError:
                 continue
             if not progress.idle:
                 self._notifier.report_progress(
-                    job.id, progress.sampling_step, progress.sampling_steps
+                    job.id, progress.sampling_step, progress.sampling_steps, progress.current_image
                 )
 
     async def _generate(self, job: Job, params: GenerationParams) -> Txt2ImgResult | str:

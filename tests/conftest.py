@@ -67,13 +67,15 @@ async def wait_until(probe: Callable[[], Awaitable[Any]], timeout_s: float = 30)
         await asyncio.sleep(0.02)
 
 
-def make_settings(tmp_path: Path, webui_url: str, **limits: Any) -> Settings:
+def make_settings(
+    tmp_path: Path, webui_url: str, *, status: dict[str, Any] | None = None, **limits: Any
+) -> Settings:
     settings = Settings()
     update: dict[str, Any] = {
         "storage": StorageSettings(data_dir=tmp_path / "data"),
         "backends": [BackendSettings(name="gpu", url=webui_url)],
         # SimCord has no rate limits, so the bot's own pacing would only slow the tests.
-        "status": StatusSettings(channel_requests=50, channel_window_s=1.0),
+        "status": StatusSettings(channel_requests=50, channel_window_s=1.0, **(status or {})),
     }
     if limits:
         update["limits"] = settings.limits.model_copy(update=limits)

@@ -104,3 +104,24 @@ async def test_queue_mine_without_jobs(idle_harness) -> None:
     answer = await idle_harness.member("ann").slash(idle_harness.channel, "queue mine")
 
     assert "You have no jobs in the queue" in answer.response.content
+
+
+async def test_running_job_shows_progress_and_preview(tmp_path, webui) -> None:
+    from tests.conftest import make_settings, start_harness
+
+    settings = make_settings(tmp_path, webui.url, status={"progress_interval_s": 1, "preview_interval_s": 1})
+    # About 4.6 s for 40 steps, so the 1-second progress polls see several steps.
+    webui.speed = 0.5
+    async with start_harness(settings, webui) as harness:
+        result = await harness.member("ann").slash(harness.channel, "imagine", prompt="slow", steps=40)
+        await shows(harness, result.response.id, "step ")
+
+        async def preview_attached() -> bool:
+            message = message_by_id(harness, result.response.id)
+            return bool(message.attachments)
+
+        await wait_until(preview_attached, timeout_s=15)
+        assert message_by_id(harness, result.response.id).attachments[0].filename.startswith("preview-")
+        assert "▰" in message_by_id(harness, result.response.id).content
+        await shows(harness, result.response.id, "Done.")
+        assert message_by_id(harness, result.response.id).attachments == []

@@ -25,7 +25,7 @@ from storage import JobStore, StorageError
 
 _log = logging.getLogger("bot")
 
-EXTENSIONS = ("cogs.imagine", "cogs.queue")
+EXTENSIONS = ("cogs.imagine", "cogs.jobs", "cogs.queue")
 EXIT_CONFIG_ERROR = 2
 
 
@@ -44,11 +44,11 @@ class ImagineBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         from cogs.delivery import DiscordDelivery
-        from cogs.views import WhereAmIButton
+        from cogs.views import CancelButton, WhereAmIButton
 
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        self.add_dynamic_items(WhereAmIButton)
+        self.add_dynamic_items(WhereAmIButton, CancelButton)
         delivery = DiscordDelivery(self, self.service)
         self.service.attach(delivery, delivery)
         self.tree.on_error = self._on_app_command_error

@@ -126,10 +126,13 @@ class QueueService:
     async def cancel(self, job_id: int) -> Job | None:
         """Cancel a queued or running job; return it, or None if it had already ended."""
         cancelled = await self.store.cancel(job_id)
-        if cancelled is not None:
-            _log.info("job %d cancelled", job_id)
-            await self.notifier.release(job_id)
-            self.notifier.queue_changed()
+        if cancelled is None:
+            return None
+        _log.info("job %d cancelled", job_id)
+        for worker in self._workers:
+            await worker.interrupt(job_id)
+        await self.notifier.release(job_id)
+        self.notifier.queue_changed()
         return cancelled
 
     def samplers(self) -> list[str]:

@@ -68,6 +68,7 @@ class BackendWorker:
         self._backoff_s = backoff_initial_s
         self._background = BackgroundTasks()
         self.current_job: Job | None = None
+        self._current_since = _NO_TIMESTAMP
 
     async def run(self) -> None:
         """Process jobs until cancelled, sleeping on the wake event while the queue is empty."""
@@ -126,6 +127,18 @@ class BackendWorker:
             self._background.spawn(self.events.job_finished(finished))
         self._notifier.queue_changed()
 
+    async def interrupt(self, job_id: int) -> bool:
+        """Stop ``job_id`` at the backend if it is the job running there; return whether it was.
+
+        The backend answers with the partial images, which the worker then discards because the
+        job is no longer running.
+        """
+        if self.current_job is None or self.current_job.id != job_id:
+            return False
+        interrupted = await self._interrupt_quietly(self._current_since)
+        _log.info("job %d: interrupt sent to %s: %s", job_id, self.name, interrupted)
+        return interrupted
+
     async def _poll_progress(self, job: Job) -> None:
         """Report the backend's step count while ``job`` runs, for its status message."""
         while True:
@@ -144,7 +157,7 @@ class BackendWorker:
         """Return the result, or the reason the job failed; raise _Retry to try again later."""
         request = params.to_request()
         try:
-            since = await self._job_timestamp_floor()
+            since = self._current_since = await self._job_timestamp_floor()
         except BackendUnreachableError as exc:
             await self._store.release(job.id)
             _log.warning(

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import discord
 
 from engine import GenerationParams, QueueService, StatusView
+from engine.imaging import DEFAULT_UPLOAD_LIMIT, Upload, fit_to_limit, make_grid
 from storage import Job, JobStatus
 
 from . import formatting
@@ -20,6 +23,10 @@ _log = logging.getLogger(__name__)
 
 # Discord error codes that mean the bot cannot post in that channel or it is gone.
 _NO_CHANNEL_ACCESS = {10003, 50001, 50013}
+# Codes for an upload over the size limit.
+_TOO_LARGE = {40005, 50045}
+# Discord shows at most this many attachments on one message.
+MAX_ATTACHMENTS = 10
 # Codes that mean an interaction token can no longer be used.
 _TOKEN_GONE = {10015, 50027, 10062}
 
@@ -58,19 +65,33 @@ class DiscordDelivery:
         await self.service.store.mark_delivered(job.id, message_id)
 
     async def _post_result(self, job: Job) -> discord.Message | None:
+        limit = job.attachment_size_limit or DEFAULT_UPLOAD_LIMIT
+        try:
+            return await self._post_result_within(job, limit)
+        except discord.HTTPException as exc:
+            if exc.status != 413 and exc.code not in _TOO_LARGE:
+                raise
+            # The channel allows less than the interaction said; a smaller upload always exists.
+            _log.warning(
+                "job %d: upload of up to %d bytes rejected (%s); re-encoding smaller",
+                job.id,
+                limit,
+                exc.code,
+            )
+            return await self._post_result_within(job, limit // 4)
+
+    async def _post_result_within(self, job: Job, limit: int) -> discord.Message | None:
         params = GenerationParams.from_dict(job.params)
         records = (job.result or {}).get("images", [])
-        files = [
-            discord.File(
-                self.service.images.path(record),
-                filename=f"imagine-{job.id}-{index}.{record['format']}",
-            )
-            for index, record in enumerate(records)
-        ]
-        first = files[0].filename if files else None
+        paths = [self.service.images.path(record) for record in records]
+        named = await asyncio.to_thread(_prepare_uploads, job.id, paths, limit)
+        files = [discord.File(io.BytesIO(upload.data), filename=name) for name, upload in named]
+        content = formatting.result_content(job)
+        if any(upload.reencoded for _, upload in named):
+            content += " (re-encoded to fit Discord's upload limit)"
         message: dict[str, Any] = {
-            "content": formatting.result_content(job),
-            "embed": formatting.result_embed(job, params, first),
+            "content": content,
+            "embed": formatting.result_embed(job, params, files[0].filename if files else None),
             "files": files,
             "allowed_mentions": discord.AllowedMentions(
                 everyone=False, roles=False, users=[discord.Object(job.user_id)]
@@ -155,3 +176,19 @@ class DiscordDelivery:
             _log.warning(
                 "job %d: cannot edit status message %d (%s)", job.id, job.status_message_id, exc
             )
+
+
+def _prepare_uploads(job_id: int, paths: list[Path], limit: int) -> list[tuple[str, Upload]]:
+    """Read a job's images and return them as named uploads that fit ``limit`` each.
+
+    A batch gets a grid first, which the result embed shows, when Discord's attachment count
+    leaves room for it.
+    """
+    images = [path.read_bytes() for path in paths]
+    named: list[tuple[str, Upload]] = []
+    if 1 < len(images) < MAX_ATTACHMENTS:
+        named.append((f"imagine-{job_id}-grid", fit_to_limit(make_grid(images), "png", limit)))
+    for index, (path, data) in enumerate(zip(paths, images, strict=True)):
+        extension = path.suffix.lstrip(".") or "png"
+        named.append((f"imagine-{job_id}-{index}", fit_to_limit(data, extension, limit)))
+    return [(f"{name}.{upload.extension}", upload) for name, upload in named]

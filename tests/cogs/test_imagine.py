@@ -118,3 +118,17 @@ async def test_imagine_long_prompt_shortened_in_messages(harness) -> None:
         for embed in message.embeds:
             assert len(embed) <= 6000
             assert isinstance(embed, discord.Embed)
+
+
+async def test_imagine_batch_posts_grid_and_singles(harness) -> None:
+    alice = harness.member("alice")
+
+    await alice.slash(harness.channel, "imagine", prompt="three boats", count=3, width=256, height=256)
+    job = await harness.wait_delivered(await latest_job_id(harness))
+
+    (message,) = [m for m in harness.channel.history() if m.id == job.result_message_id]
+    names = [attachment.filename for attachment in message.attachments]
+    assert names == [f"imagine-{job.id}-grid.png"] + [f"imagine-{job.id}-{i}.png" for i in range(3)]
+    grid = Image.open(io.BytesIO(await message.attachments[0].read()))
+    assert grid.size == (512, 512)
+    assert message.embeds[0].image.url.endswith(f"imagine-{job.id}-grid.png")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,7 @@ class DiscordDelivery:
     def __init__(self, bot: ImagineBot, service: QueueService) -> None:
         self.bot = bot
         self.service = service
+        self.started_at = time.time()
 
     async def job_started(self, job: Job) -> None:
         # The status notifier shows the start, paced with every other edit.
@@ -55,7 +57,9 @@ class DiscordDelivery:
         result_url: str | None = None
         message_id: int | None = None
         if job.status is JobStatus.SUCCEEDED:
-            message = await self._post_result(job)
+            message = await self._find_earlier_post(job)
+            if message is None:
+                message = await self._post_result(job)
             if message is not None:
                 message_id, result_url = message.id, message.jump_url
         text = formatting.finished_text(job, result_url)
@@ -63,6 +67,34 @@ class DiscordDelivery:
         # An empty attachment list removes the last progress preview.
         await self._edit_status(job, text, via_token=via_token, paced=True, attachments=[])
         await self.service.store.mark_delivered(job.id, message_id)
+
+    async def _find_earlier_post(self, job: Job) -> discord.Message | None:
+        """Find the result of a job finished before this process started, if it was posted.
+
+        A crash between posting and recording the post leaves the job undelivered; looking
+        for our own message avoids posting it twice when Discord's nonce window has passed.
+        """
+        if job.finished_at is None or job.finished_at >= self.started_at:
+            return None
+        channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+        footer = f"job {job.id} ·"
+        me = self.bot.user
+        try:
+            # The newest 100 messages: a crash is followed by a restart within minutes.
+            async for message in channel.history(limit=100):
+                if me is None or message.author.id != me.id:
+                    continue
+                if any((embed.footer.text or "").startswith(footer) for embed in message.embeds):
+                    _log.info("job %d was already posted as message %d", job.id, message.id)
+                    return message
+        except discord.HTTPException as exc:
+            _log.warning(
+                "job %d: cannot read channel %d to check for an earlier post (%s)",
+                job.id,
+                job.channel_id,
+                exc,
+            )
+        return None
 
     async def _post_result(self, job: Job) -> discord.Message | None:
         limit = job.attachment_size_limit or DEFAULT_UPLOAD_LIMIT
@@ -96,6 +128,9 @@ class DiscordDelivery:
             "allowed_mentions": discord.AllowedMentions(
                 everyone=False, roles=False, users=[discord.Object(job.user_id)]
             ),
+            # With enforce_nonce, which discord.py sends along, Discord returns the first
+            # message again instead of posting a second one when a post is repeated soon after.
+            "nonce": f"imagine-job-{job.id}",
         }
         channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
         await self.service.pacer.acquire(channel_id=job.channel_id)

@@ -132,3 +132,19 @@ async def test_imagine_batch_posts_grid_and_singles(harness) -> None:
     grid = Image.open(io.BytesIO(await message.attachments[0].read()))
     assert grid.size == (512, 512)
     assert message.embeds[0].image.url.endswith(f"imagine-{job.id}-grid.png")
+
+
+async def test_redelivery_after_crash_does_not_post_twice(harness) -> None:
+    from cogs.delivery import DiscordDelivery
+
+    alice = harness.member("alice")
+    await alice.slash(harness.channel, "imagine", prompt="posted once")
+    job = await harness.wait_delivered(await latest_job_id(harness))
+    # A process started after the job finished sees it as undelivered, as after a crash
+    # between the post and its record.
+    restarted = DiscordDelivery(harness.bot, harness.service)
+
+    await restarted.job_finished(job)
+
+    posts = [m for m in harness.channel.history() if m.attachments]
+    assert [m.id for m in posts] == [job.result_message_id]

@@ -44,11 +44,12 @@ class ImagineBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         from cogs.delivery import DiscordDelivery
+        from cogs.results import ResultButton
         from cogs.views import CancelButton, WhereAmIButton
 
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        self.add_dynamic_items(WhereAmIButton, CancelButton)
+        self.add_dynamic_items(WhereAmIButton, CancelButton, ResultButton)
         delivery = DiscordDelivery(self, self.service)
         self.service.attach(delivery, delivery)
         self.tree.on_error = self._on_app_command_error

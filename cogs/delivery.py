@@ -16,6 +16,7 @@ from engine.imaging import DEFAULT_UPLOAD_LIMIT, Upload, fit_to_limit, make_grid
 from storage import Job, JobStatus
 
 from . import formatting
+from .results import result_view
 
 if TYPE_CHECKING:
     from bot import ImagineBot
@@ -131,6 +132,7 @@ class DiscordDelivery:
             # With enforce_nonce, which discord.py sends along, Discord returns the first
             # message again instead of posting a second one when a post is repeated soon after.
             "nonce": f"imagine-job-{job.id}",
+            "view": result_view(job.id),
         }
         channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
         await self.service.pacer.acquire(channel_id=job.channel_id)

@@ -11,6 +11,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from engine import GenerationParams
 from storage import NewJob
 
 from . import formatting
@@ -55,35 +56,7 @@ class ImagineCog(commands.Cog):
         except InvalidOptionError as exc:
             await interaction.response.send_message(str(exc), ephemeral=True)
             return
-        # Queued before answering, so the answer can give the real number of tasks ahead; one
-        # SQLite transaction takes milliseconds, well inside Discord's 3-second deadline.
-        job, ahead = await service.enqueue(
-            NewJob(
-                user_id=interaction.user.id,
-                channel_id=interaction.channel_id or 0,
-                guild_id=interaction.guild_id,
-                params=params.to_dict(),
-                requester_name=interaction.user.display_name,
-                application_id=interaction.application_id,
-                interaction_token=interaction.token,
-                # Our clock, not the id's timestamp, decides when the token is too old to use.
-                interaction_created_at=time.time(),
-                attachment_size_limit=interaction.filesize_limit,
-                app_permissions=interaction.app_permissions.value,
-            )
-        )
-        eta = service.notifier.eta_for(ahead)
-        response = await interaction.response.send_message(
-            formatting.queued_text(interaction.user.id, job.id, ahead, params.prompt, eta),
-            view=status_view(job.id),
-            allowed_mentions=discord.AllowedMentions(
-                everyone=False, roles=False, users=[interaction.user]
-            ),
-        )
-        if response.message_id is not None and interaction.channel_id is not None:
-            await service.store.set_status_message(
-                job.id, interaction.channel_id, response.message_id
-            )
+        await queue_request(self.bot, interaction, params)
 
     async def sampler_autocomplete(
         self, interaction: discord.Interaction, current: str
@@ -91,6 +64,40 @@ class ImagineCog(commands.Cog):
         wanted = current.casefold()
         names = [name for name in self.bot.service.samplers() if wanted in name.casefold()]
         return [app_commands.Choice(name=name, value=name) for name in names[:25]]
+
+
+async def queue_request(
+    bot: "ImagineBot", interaction: discord.Interaction, params: GenerationParams
+) -> None:
+    """Queue ``params`` for the member behind ``interaction`` and answer with their place."""
+    service = bot.service
+    # Queued before answering, so the answer can give the real number of tasks ahead; one
+    # SQLite transaction takes milliseconds, well inside Discord's 3-second deadline.
+    job, ahead = await service.enqueue(
+        NewJob(
+            user_id=interaction.user.id,
+            channel_id=interaction.channel_id or 0,
+            guild_id=interaction.guild_id,
+            params=params.to_dict(),
+            requester_name=interaction.user.display_name,
+            application_id=interaction.application_id,
+            interaction_token=interaction.token,
+            # Our clock, not the id's timestamp, decides when the token is too old to use.
+            interaction_created_at=time.time(),
+            attachment_size_limit=interaction.filesize_limit,
+            app_permissions=interaction.app_permissions.value,
+        )
+    )
+    eta = service.notifier.eta_for(ahead)
+    response = await interaction.response.send_message(
+        formatting.queued_text(interaction.user.id, job.id, ahead, params.prompt, eta),
+        view=status_view(job.id),
+        allowed_mentions=discord.AllowedMentions(
+            everyone=False, roles=False, users=[interaction.user]
+        ),
+    )
+    if response.message_id is not None and interaction.channel_id is not None:
+        await service.store.set_status_message(job.id, interaction.channel_id, response.message_id)
 
 
 def _build_command(cog: ImagineCog) -> app_commands.Command:

@@ -22,6 +22,8 @@ class GenerationParams:
     seed: int
     sampler: str
     count: int
+    subseed: int = -1
+    subseed_strength: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -38,6 +40,8 @@ class GenerationParams:
             seed=int(data.get("seed", -1)),
             sampler=str(data["sampler"]),
             count=int(data.get("count", 1)),
+            subseed=int(data.get("subseed", -1)),
+            subseed_strength=float(data.get("subseed_strength", 0.0)),
         )
 
     def to_request(self) -> Txt2ImgRequest:
@@ -53,4 +57,6 @@ class GenerationParams:
             sampler_name=self.sampler,
             batch_size=self.count,
             n_iter=1,
+            subseed=self.subseed,
+            subseed_strength=self.subseed_strength,
         )

@@ -31,6 +31,9 @@ class Txt2ImgRequest:
     batch_size: int = 1
     n_iter: int = 1
     override_settings: Mapping[str, Any] | None = None
+    # A variation blends the seed's noise with the subseed's, by subseed_strength (0 to 1).
+    subseed: int = -1
+    subseed_strength: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("width", "height"):
@@ -61,6 +64,9 @@ class Txt2ImgRequest:
             # save_images also turns on the grid that A1111 prepends to multi-image results.
             "save_images": False,
         }
+        if self.subseed_strength:
+            payload["subseed"] = self.subseed
+            payload["subseed_strength"] = self.subseed_strength
         if self.override_settings:
             payload["override_settings"] = dict(self.override_settings)
         return payload

@@ -1,0 +1,75 @@
+"""Buttons under a finished image: Reroll, Variations, Delete."""
+
+from __future__ import annotations
+
+from bot import create_bot
+from storage import JobStatus
+from tests.cogs.test_status import message_by_id
+
+
+async def finished_result(harness, member, **options):
+    result = await member.slash(harness.channel, "imagine", prompt="a lighthouse", seed=7, **options)
+    jobs = await harness.service.store.list_jobs(limit=100)
+    job = await harness.wait_delivered(max(j.id for j in jobs))
+    assert job.status is JobStatus.SUCCEEDED
+    return job, message_by_id(harness, job.result_message_id), result
+
+
+async def test_reroll_queues_same_prompt_new_seed(harness) -> None:
+    ann, bob = harness.member("ann"), harness.member("bob")
+    source, message, _ = await finished_result(harness, ann)
+
+    answer = await bob.click(message, label="Reroll")
+
+    assert not answer.ephemeral
+    assert "Queued" in answer.response.content
+    assert bob.mention in answer.response.content
+    rerolled = await harness.wait_delivered(source.id + 1)
+    assert rerolled.user_id == bob.id
+    assert rerolled.params["prompt"] == "a lighthouse"
+    assert rerolled.params["seed"] == -1
+    assert rerolled.result["images"][0]["seed"] != 7
+
+
+async def test_variations_keep_seed_with_subseed(harness) -> None:
+    ann = harness.member("ann")
+    source, message, _ = await finished_result(harness, ann)
+
+    await ann.click(message, label="Variations")
+
+    varied = await harness.wait_delivered(source.id + 1)
+    assert varied.params["seed"] == 7
+    assert 0 < varied.params["subseed_strength"] < 1
+    assert harness.webui.requests[-1]["subseed_strength"] == varied.params["subseed_strength"]
+
+
+async def test_delete_by_owner_removes_image(harness) -> None:
+    ann = harness.member("ann")
+    source, message, _ = await finished_result(harness, ann)
+
+    answer = await ann.click(message, label="Delete")
+
+    assert answer.ephemeral
+    assert message_by_id(harness, source.result_message_id) is None
+
+
+async def test_delete_by_other_member_rejected(harness) -> None:
+    ann, bob = harness.member("ann"), harness.member("bob")
+    source, message, _ = await finished_result(harness, ann)
+
+    answer = await bob.click(message, label="Delete")
+
+    assert answer.ephemeral
+    assert "Only the member who asked" in answer.response.content
+    assert message_by_id(harness, source.result_message_id) is not None
+
+
+async def test_result_buttons_work_after_restart(harness) -> None:
+    ann = harness.member("ann")
+    source, message, _ = await finished_result(harness, ann)
+
+    await harness.service.stop(grace_s=1)
+    await harness.env.restart_bot(create_bot(harness.settings, harness.service))
+    answer = await ann.click(message_by_id(harness, source.result_message_id), label="Reroll")
+
+    assert "Queued" in answer.response.content

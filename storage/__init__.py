@@ -1,20 +1,24 @@
-"""Persistent FIFO job queue for the bot, kept in one SQLite file through aiosqlite."""
+"""Persistent job queue for the bot, FIFO or fair across members, kept in one SQLite file."""
 
 from __future__ import annotations
 
 from storage.errors import (
+    CooldownError,
     DatabaseLockedError,
     InvalidJobError,
     InvalidTransitionError,
     JobNotFoundError,
+    QueueLimitError,
     SchemaVersionError,
     SQLiteVersionError,
     StorageError,
 )
-from storage.models import Job, JobStatus, NewJob, RecoveryReport
+from storage.models import Job, JobStatus, NewJob, RecoveryReport, UserPrefs
+from storage.scheduling import SchedulingPolicy
 from storage.store import JobStore
 
 __all__ = [
+    "CooldownError",
     "DatabaseLockedError",
     "InvalidJobError",
     "InvalidTransitionError",
@@ -23,8 +27,11 @@ __all__ = [
     "JobStatus",
     "JobStore",
     "NewJob",
+    "QueueLimitError",
     "RecoveryReport",
     "SQLiteVersionError",
+    "SchedulingPolicy",
     "SchemaVersionError",
     "StorageError",
+    "UserPrefs",
 ]

@@ -1,10 +1,12 @@
 """Errors raised by the storage package.
 
 StorageError
+├── CooldownError             the member enqueued a job less than the cooldown ago
 ├── DatabaseLockedError       another connection held the write lock past busy_timeout
 ├── InvalidJobError           a job's params or result cannot be stored as JSON
 ├── InvalidTransitionError    the job's current status does not allow the requested change
 ├── JobNotFoundError          no job has the given id
+├── QueueLimitError           the member already has the maximum number of queued or running jobs
 ├── SchemaVersionError        the file was written by a newer version of this code
 └── SQLiteVersionError        the SQLite library is too old for UPDATE ... RETURNING
 """
@@ -44,6 +46,33 @@ class InvalidTransitionError(StorageError):
         super().__init__(
             f"Job {job_id} cannot be {change} because its status is {status}; "
             f"only a job that is {expected} can be {change}."
+        )
+
+
+class QueueLimitError(StorageError):
+    """The member already has as many queued or running jobs as the per-user limit allows."""
+
+    def __init__(self, user_id: int, limit: int, active: int) -> None:
+        self.user_id = user_id
+        self.limit = limit
+        self.active = active
+        super().__init__(
+            f"User {user_id} already has {active} jobs waiting or running; the limit is {limit}."
+        )
+
+
+class CooldownError(StorageError):
+    """The member enqueued a job less than the cooldown ago.
+
+    retry_at is the unix time, on the job store's clock, from which the member may enqueue again.
+    """
+
+    def __init__(self, user_id: int, retry_at: float) -> None:
+        self.user_id = user_id
+        self.retry_at = retry_at
+        super().__init__(
+            f"User {user_id} enqueued a job too recently, so wait until unix time {retry_at:.3f} "
+            "before enqueueing another."
         )
 
 

@@ -57,7 +57,8 @@ class Job:
 
     Times are unix seconds from the job store's clock, and params and result hold the decoded
     JSON. attempts counts the runs that were interrupted. error is the reason a job failed, or
-    for a queued job the reason its last run was interrupted.
+    for a queued job the reason its last run was interrupted. delivery_note is the message the
+    requester received when the outcome could not be posted in the channel, or None if it was.
     """
 
     id: int
@@ -83,6 +84,8 @@ class Job:
     finished_at: float | None
     delivered_at: float | None
     error: str | None
+    # Last, with a default, so code that builds a Job positionally keeps working.
+    delivery_note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,3 +94,16 @@ class RecoveryReport:
 
     requeued: list[int]
     failed: list[Job]
+
+
+@dataclass(frozen=True, slots=True)
+class UserPrefs:
+    """A member's direct-message preferences, with the defaults for a member never stored.
+
+    dm_opt_in is whether the member asked to receive direct messages from the bot.
+    dm_blocked_at is the unix time Discord last rejected a direct message to the member, or None.
+    """
+
+    user_id: int
+    dm_opt_in: bool = False
+    dm_blocked_at: float | None = None

@@ -1,4 +1,4 @@
-"""SQL statements of the job store that depend on the partial indexes of the jobs table.
+"""SQL statements of the job store that depend on the indexes of the jobs table.
 
 Each WHERE clause repeats the WHERE terms of a partial index from storage.schema exactly,
 because SQLite uses a partial index only when the query's terms imply the index's terms.
@@ -40,4 +40,59 @@ UNDELIVERED_SQL = """
 SELECT * FROM jobs
 WHERE delivered_at IS NULL AND status IN ('succeeded', 'failed', 'cancelled')
 ORDER BY id
+"""
+
+UNDELIVERED_COUNT_SQL = """
+SELECT COUNT(*) FROM jobs
+WHERE delivered_at IS NULL AND status IN ('succeeded', 'failed', 'cancelled')
+"""
+
+# The fair policy's queue order is (sort_key, id), read from the partial index jobs_queued_fair.
+FAIR_CLAIM_SQL = """
+UPDATE jobs SET status = 'running', backend = :backend, started_at = :now
+WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY sort_key, id LIMIT 1)
+RETURNING *
+"""
+
+# The row-value comparison is a range over jobs_queued_fair that also counts the jobs with an
+# equal sort_key and a smaller id.
+FAIR_TASKS_AHEAD_SQL = """
+SELECT
+    mine.status,
+    (SELECT COUNT(*) FROM jobs WHERE status = 'running') AS running,
+    (SELECT COUNT(*) FROM jobs
+        WHERE status = 'queued' AND (sort_key, id) < (mine.sort_key, mine.id)) AS queued_before
+FROM jobs AS mine WHERE mine.id = :id
+"""
+
+FAIR_POSITIONS_SQL = """
+SELECT
+    id,
+    ROW_NUMBER() OVER (ORDER BY sort_key, id) - 1
+        + (SELECT COUNT(*) FROM jobs WHERE status = 'running') AS ahead
+FROM jobs WHERE status = 'queued'
+ORDER BY sort_key, id
+"""
+
+# Under the fair policy a job's sort_key is max(virtual time, the member's largest sort_key among
+# their queued and running jobs) + 1. A member's jobs therefore take consecutive turns from now
+# on, so members who enqueue later interleave with them instead of waiting behind all of them.
+FAIR_NEXT_SORT_KEY_SQL = """
+SELECT MAX(
+    (SELECT virtual_time FROM queue_state WHERE id = 1),
+    (SELECT COALESCE(MAX(sort_key), 0) FROM jobs
+        WHERE user_id = :user_id AND status IN ('queued', 'running'))
+) + 1
+"""
+
+USER_ACTIVE_COUNT_SQL = """
+SELECT COUNT(*) FROM jobs WHERE user_id = :user_id AND status IN ('queued', 'running')
+"""
+
+USER_LAST_ENQUEUED_AT_SQL = "SELECT MAX(enqueued_at) FROM jobs WHERE user_id = :user_id"
+
+USER_LATEST_RESULTS_SQL = """
+SELECT * FROM jobs WHERE user_id = :user_id AND status = 'succeeded'
+ORDER BY finished_at DESC, id DESC
+LIMIT :limit
 """

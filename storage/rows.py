@@ -11,7 +11,8 @@ from typing import Any
 from storage.errors import InvalidJobError
 from storage.models import Job, JobStatus, NewJob
 
-_UPDATABLE_COLUMNS = frozenset(f.name for f in fields(Job)) - {"id"}
+# sort_key is a column but not a Job field, because only the scheduling policy reads it.
+_UPDATABLE_COLUMNS = frozenset(f.name for f in fields(Job)) - {"id"} | {"sort_key"}
 
 _NEW_JOB_COLUMNS = (
     "user_id",
@@ -25,6 +26,7 @@ _NEW_JOB_COLUMNS = (
     "attachment_size_limit",
     "app_permissions",
     "enqueued_at",
+    "sort_key",
 )
 
 INSERT_JOB_SQL = (
@@ -59,12 +61,14 @@ def new_job_values(job: NewJob, enqueued_at: float) -> dict[str, Any]:
         "attachment_size_limit": job.attachment_size_limit,
         "app_permissions": job.app_permissions,
         "enqueued_at": enqueued_at,
+        # The FIFO policy's key, which JobStore.enqueue() replaces under the fair policy.
+        "sort_key": 0,
     }
 
 
 def update_job_sql(changes: Mapping[str, Any]) -> str:
     """Build an UPDATE of one job by :id that sets the columns in changes and returns the row."""
-    # Column names cannot be bound as parameters, so only names of Job fields are let through.
+    # Column names cannot be bound as parameters, so only known column names are let through.
     invalid = set(changes) - _UPDATABLE_COLUMNS
     if invalid:
         raise ValueError(f"Cannot update job columns {sorted(invalid)}; they are not Job fields.")
@@ -99,4 +103,5 @@ def job_from_row(row: sqlite3.Row) -> Job:
         finished_at=row["finished_at"],
         delivered_at=row["delivered_at"],
         error=row["error"],
+        delivery_note=row["delivery_note"],
     )

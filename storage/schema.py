@@ -56,6 +56,15 @@ CREATE TABLE users (
 )
 """
 
+# The fair policy's virtual time: the largest sort_key of any job claimed so far. The CHECK keeps
+# the table at one row.
+_QUEUE_STATE_V3 = """
+CREATE TABLE queue_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    virtual_time INTEGER NOT NULL DEFAULT 0
+)
+"""
+
 # AUTOINCREMENT keeps ids increasing even after the newest row is deleted, because the id is the
 # FIFO order. The partial indexes stay as small as the queue while the history grows, and the
 # queries that should use them repeat their WHERE terms exactly.
@@ -71,6 +80,19 @@ MIGRATIONS: list[list[str]] = [
     [
         # A member's own waiting jobs, for "Where am I?" and /queue mine.
         "CREATE INDEX jobs_user_active ON jobs (user_id, id) WHERE status IN ('queued', 'running')",
+    ],
+    [
+        # ADD COLUMN gives every existing row sort_key 0, so jobs queued before the upgrade keep
+        # their id order and run before any job that the fair policy enqueues afterwards.
+        "ALTER TABLE jobs ADD COLUMN sort_key INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE jobs ADD COLUMN delivery_note TEXT",
+        "CREATE INDEX jobs_queued_fair ON jobs (sort_key, id) WHERE status = 'queued'",
+        # The newest enqueue of a member for the cooldown, and their rows for forget_user().
+        "CREATE INDEX jobs_user ON jobs (user_id, enqueued_at)",
+        # A member's results, newest first, for latest_results_of().
+        "CREATE INDEX jobs_user_results ON jobs (user_id, finished_at) WHERE status = 'succeeded'",
+        _QUEUE_STATE_V3,
+        "INSERT INTO queue_state (id) VALUES (1)",
     ],
 ]
 

@@ -1,28 +1,31 @@
-"""JobStore: the persistent FIFO queue of image jobs, kept in one SQLite file."""
+"""JobStore: the persistent queue of image jobs, kept in one SQLite file."""
 
 from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
 
 import aiosqlite
 
-from storage.db import Database, fetch_all
+from storage.db import Database, Params, fetch_all
 from storage.errors import InvalidTransitionError, JobNotFoundError
+from storage.limits import UserLimits, check_user_limits
 from storage.models import TERMINAL_STATUSES, Job, JobStatus, NewJob, RecoveryReport
-from storage.queries import (
-    CLAIM_SQL,
-    POSITIONS_SQL,
-    QUEUED_COUNT_SQL,
-    RUNNING_SQL,
-    TASKS_AHEAD_SQL,
-    UNDELIVERED_SQL,
-)
+from storage.queries import RUNNING_SQL
+from storage.reads import JobReadsMixin
 from storage.rows import INSERT_JOB_SQL, encode_json, job_from_row, new_job_values, update_job_sql
+from storage.scheduling import (
+    QUEUE_ORDERS,
+    SchedulingPolicy,
+    advance_virtual_time,
+    next_sort_key,
+)
+from storage.users import UserPrefsMixin
 
 log = logging.getLogger(__name__)
 
@@ -30,22 +33,48 @@ Changes = Callable[[Job], Mapping[str, Any]]
 
 _RESTART_REASON = "The bot stopped while making this image."
 
+# A retried job starts over, so what its failed run left behind is cleared.
+_RETRY_CHANGES: dict[str, Any] = {
+    "status": JobStatus.QUEUED,
+    "attempts": 0,
+    "error": None,
+    "backend": None,
+    "started_at": None,
+    "finished_at": None,
+    "result": None,
+    "result_message_id": None,
+    "delivered_at": None,
+    "delivery_note": None,
+}
+
 _QUEUED_OR_RUNNING = frozenset({JobStatus.QUEUED, JobStatus.RUNNING})
 _RUNNING = frozenset({JobStatus.RUNNING})
+_FAILED = frozenset({JobStatus.FAILED})
 
 
-class JobStore:
-    """Persistent FIFO of image jobs in one SQLite file, ordered by job id.
+class JobStore(JobReadsMixin, UserPrefsMixin):
+    """Persistent queue of image jobs in one SQLite file, in the order of its scheduling policy.
 
     Create one with JobStore.open(). A job moves queued -> running -> succeeded, failed or
     cancelled. max_attempts is the maximum number of times a job is started, so the run that is
-    interrupted for the max_attempts-th time fails the job instead of requeueing it.
+    interrupted for the max_attempts-th time fails the job instead of requeueing it. The
+    read-only methods are in JobReadsMixin, and the members' direct-message preferences are
+    stored through the methods of UserPrefsMixin.
     """
 
-    def __init__(self, db: Database, *, max_attempts: int, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        max_attempts: int,
+        clock: Callable[[], float],
+        policy: SchedulingPolicy = SchedulingPolicy.FIFO,
+    ) -> None:
         self._db = db
         self._max_attempts = max_attempts
         self._clock = clock
+        self._policy = policy
+        self._order = QUEUE_ORDERS[policy]
 
     @classmethod
     async def open(
@@ -55,19 +84,30 @@ class JobStore:
         busy_timeout_ms: int = 5000,
         max_attempts: int = 3,
         clock: Callable[[], float] = time.time,
+        policy: str = "fifo",
     ) -> JobStore:
         """Open or create the job store at path and upgrade its schema.
 
+        policy is "fifo" or "fair", see storage.scheduling. Every process that opens the same
+        file should use the same policy, because each one claims jobs in its own policy's order.
+
         Raises:
+            ValueError: max_attempts is below 1 or policy is not "fifo" or "fair".
             SQLiteVersionError: the SQLite library cannot run UPDATE ... RETURNING.
             SchemaVersionError: the file was written by a newer version and is left unchanged.
             StorageError: the file cannot be opened as a WAL-mode SQLite database.
         """
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be 1 or more, got {max_attempts}.")
+        scheduling_policy = SchedulingPolicy.parse(policy)
         db = await Database.open(path, busy_timeout_ms=busy_timeout_ms)
-        log.info("opened job store %s", db.path)
-        return cls(db, max_attempts=max_attempts, clock=clock)
+        log.info("opened job store %s with the %s policy", db.path, scheduling_policy)
+        return cls(db, max_attempts=max_attempts, clock=clock, policy=scheduling_policy)
+
+    @property
+    def policy(self) -> SchedulingPolicy:
+        """The order in which this store claims queued jobs."""
+        return self._policy
 
     async def close(self) -> None:
         """Close the database connection, after which calls on this store raise StorageError."""
@@ -84,16 +124,34 @@ class JobStore:
     ) -> None:
         await self.close()
 
-    async def enqueue(self, job: NewJob) -> tuple[Job, int]:
-        """Add job at the tail of the queue and return it with the number of tasks ahead of it.
+    async def enqueue(
+        self,
+        job: NewJob,
+        *,
+        max_queued_per_user: int | None = None,
+        cooldown_s: float = 0.0,
+    ) -> tuple[Job, int]:
+        """Add job to the queue and return it with the number of tasks ahead of it.
+
+        Under FIFO the job goes to the tail. Under FAIR it goes after the jobs of members who
+        are due a turn before this member, see storage.scheduling. max_queued_per_user caps the
+        member's queued and running jobs, and cooldown_s is the minimum time in seconds since
+        the member's previous enqueue. Both are checked in the insert's transaction.
 
         Raises:
             InvalidJobError: job.params cannot be stored as JSON.
+            QueueLimitError: the member already has max_queued_per_user jobs queued or running.
+            CooldownError: the member's previous job was enqueued less than cooldown_s ago.
+            ValueError: max_queued_per_user is below 1, or cooldown_s is negative or not finite.
         """
-        values = new_job_values(job, enqueued_at=self._clock())
+        limits = UserLimits(max_queued_per_user, cooldown_s)
+        now = self._clock()
+        values = new_job_values(job, enqueued_at=now)
         async with self._db.transaction() as conn:
+            await check_user_limits(conn, job.user_id, limits, now)
+            values["sort_key"] = await next_sort_key(conn, self._policy, job.user_id)
             rows = await fetch_all(conn, INSERT_JOB_SQL, values)
-            ahead = await _tasks_ahead(conn, rows[0]["id"])
+            ahead = await self._tasks_ahead(conn, rows[0]["id"])
         # The row was inserted as queued in this transaction, so its count exists.
         assert ahead is not None
         stored = job_from_row(rows[0])
@@ -101,13 +159,19 @@ class JobStore:
         return stored, ahead
 
     async def claim(self, backend: str) -> Job | None:
-        """Mark the oldest queued job as running on backend and return it, or None if none wait.
+        """Mark the first queued job as running on backend and return it, or None if none wait.
+
+        The first job is the one with 0 tasks ahead in positions(), so under FIFO the oldest.
 
         NOTE: cancelling the caller does not stop the UPDATE, which runs in aiosqlite's thread.
         A claim cancelled mid-flight can leave a running job that no worker runs until
         recover() requeues it at the next start.
         """
-        row = await self._db.fetch_one(CLAIM_SQL, {"backend": backend, "now": self._clock()})
+        params = {"backend": backend, "now": self._clock()}
+        if self._policy is SchedulingPolicy.FIFO:
+            row = await self._db.fetch_one(self._order.claim_sql, params)
+        else:
+            row = await self._claim_and_advance(params)
         if row is None:
             return None
         log.debug("job %d claimed by backend %s", row["id"], backend)
@@ -177,18 +241,45 @@ class JobStore:
         log.debug("job %d cancelled while %s", job_id, job.status)
         return cancelled
 
-    async def mark_delivered(self, job_id: int, result_message_id: int | None = None) -> Job:
+    async def mark_delivered(
+        self, job_id: int, result_message_id: int | None = None, *, note: str | None = None
+    ) -> Job:
         """Record that the outcome of a finished job was delivered to the requester.
 
-        Repeat calls keep the first delivered_at, so a retried delivery does not move it.
+        note is the message the requester received when the outcome could not be posted in the
+        channel, e.g. that it was sent by direct message instead. Repeat calls keep the first
+        delivered_at, and keep the stored message id and note where they pass None.
         """
 
         def changes(job: Job) -> dict[str, Any]:
             delivered_at = self._clock() if job.delivered_at is None else job.delivered_at
             message_id = job.result_message_id if result_message_id is None else result_message_id
-            return {"delivered_at": delivered_at, "result_message_id": message_id}
+            delivery_note = job.delivery_note if note is None else note
+            return {
+                "delivered_at": delivered_at,
+                "result_message_id": message_id,
+                "delivery_note": delivery_note,
+            }
 
         return await self._transition(job_id, "marked delivered", TERMINAL_STATUSES, changes)
+
+    async def retry(self, job_id: int) -> Job:
+        """Put a failed job back in the queue with its id, as if it had never run.
+
+        Under FIFO it returns to its id's place, usually the head. Under FAIR it gets the sort
+        key of a job the member enqueued now. enqueued_at and the status message are kept.
+
+        Raises:
+            InvalidTransitionError: the job is not failed.
+        """
+        async with self._db.transaction() as conn:
+            job = await _load(conn, job_id)
+            if job.status is not JobStatus.FAILED:
+                raise InvalidTransitionError(job_id, job.status, "retried", _FAILED)
+            sort_key = await next_sort_key(conn, self._policy, job.user_id)
+            retried = await _update(conn, job_id, {**_RETRY_CHANGES, "sort_key": sort_key})
+        log.debug("job %d retried with sort key %d", job_id, sort_key)
+        return retried
 
     async def set_status_message(self, job_id: int, channel_id: int, message_id: int) -> None:
         """Store the message that shows the job's progress, so it can be edited after a restart."""
@@ -199,34 +290,6 @@ class JobStore:
         )
         if row is None:
             raise JobNotFoundError(job_id)
-
-    async def get(self, job_id: int) -> Job | None:
-        """Return the job with job_id, or None if there is none."""
-        row = await self._db.fetch_one("SELECT * FROM jobs WHERE id = ?", (job_id,))
-        return None if row is None else job_from_row(row)
-
-    async def tasks_ahead(self, job_id: int) -> int | None:
-        """Return the jobs running or queued before a queued job, 0 if it runs, else None."""
-        async with self._db.autocommit() as conn:
-            return await _tasks_ahead(conn, job_id)
-
-    async def positions(self) -> dict[int, int]:
-        """Return the tasks ahead of every queued job, keyed by job id, from one query."""
-        rows = await self._db.fetch_all(POSITIONS_SQL)
-        return {row["id"]: row["ahead"] for row in rows}
-
-    async def running(self) -> list[Job]:
-        """Return the running jobs, oldest first."""
-        return await self._fetch_jobs(RUNNING_SQL)
-
-    async def queued_count(self) -> int:
-        """Return the number of queued jobs."""
-        rows = await self._db.fetch_all(QUEUED_COUNT_SQL)
-        return int(rows[0][0])
-
-    async def undelivered(self) -> list[Job]:
-        """Return finished jobs whose outcome was not delivered to the requester, oldest first."""
-        return await self._fetch_jobs(UNDELIVERED_SQL)
 
     async def recover(self) -> RecoveryReport:
         """Requeue at the head, or fail past max_attempts, every job a previous run left running.
@@ -254,40 +317,12 @@ class JobStore:
             )
         return report
 
-    async def list_jobs(
-        self, statuses: Iterable[JobStatus] | None = None, *, limit: int = 50, offset: int = 0
-    ) -> list[Job]:
-        """Return a page of jobs with the given statuses, running jobs first, then by id."""
-        if limit < 0 or offset < 0:
-            raise ValueError(f"limit and offset must be 0 or more, got {limit} and {offset}.")
-        where, params = "", []
-        if statuses is not None:
-            params = sorted({JobStatus(status).value for status in statuses})
-            if not params:
-                return []
-            where = f"WHERE status IN ({', '.join('?' * len(params))})"
-        sql = f"SELECT * FROM jobs {where} ORDER BY status <> 'running', id LIMIT ? OFFSET ?"
-        return await self._fetch_jobs(sql, (*params, limit, offset))
-
-    async def active_jobs_of(self, user_id: int, *, limit: int = 50) -> list[Job]:
-        """Return a member's queued and running jobs, running first, then by id."""
-        if limit < 0:
-            raise ValueError(f"limit must be 0 or more, got {limit}.")
-        sql = (
-            "SELECT * FROM jobs WHERE user_id = ? AND status IN ('queued', 'running')"
-            " ORDER BY status <> 'running', id LIMIT ?"
-        )
-        return await self._fetch_jobs(sql, (user_id, limit))
-
-    async def counts(self) -> dict[JobStatus, int]:
-        """Return the number of jobs in each status, including statuses with none."""
-        rows = await self._db.fetch_all("SELECT status, COUNT(*) FROM jobs GROUP BY status")
-        counts = dict.fromkeys(JobStatus, 0)
-        counts.update({JobStatus(row[0]): row[1] for row in rows})
-        return counts
-
-    async def _fetch_jobs(self, sql: str, params: tuple[Any, ...] = ()) -> list[Job]:
-        return [job_from_row(row) for row in await self._db.fetch_all(sql, params)]
+    async def _claim_and_advance(self, params: Params) -> sqlite3.Row | None:
+        async with self._db.transaction() as conn:
+            rows = await fetch_all(conn, self._order.claim_sql, params)
+            if rows:
+                await advance_virtual_time(conn, rows[0]["sort_key"])
+        return rows[0] if rows else None
 
     async def _transition(
         self, job_id: int, change: str, allowed: frozenset[JobStatus], changes: Changes
@@ -343,15 +378,3 @@ async def _load(conn: aiosqlite.Connection, job_id: int) -> Job:
 async def _update(conn: aiosqlite.Connection, job_id: int, changes: Mapping[str, Any]) -> Job:
     rows = await fetch_all(conn, update_job_sql(changes), {**changes, "id": job_id})
     return job_from_row(rows[0])
-
-
-async def _tasks_ahead(conn: aiosqlite.Connection, job_id: int) -> int | None:
-    rows = await fetch_all(conn, TASKS_AHEAD_SQL, {"id": job_id})
-    if not rows:
-        return None
-    status = rows[0]["status"]
-    if status == JobStatus.RUNNING:
-        return 0
-    if status != JobStatus.QUEUED:
-        return None
-    return int(rows[0]["running"] + rows[0]["queued_before"])

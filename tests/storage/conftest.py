@@ -38,6 +38,12 @@ async def store(db_path: Path, clock: FakeClock) -> AsyncIterator[JobStore]:
 
 
 @pytest.fixture
+async def fair_store(db_path: Path, clock: FakeClock) -> AsyncIterator[JobStore]:
+    async with await JobStore.open(db_path, clock=clock, policy="fair") as opened:
+        yield opened
+
+
+@pytest.fixture
 def make_job() -> Callable[..., NewJob]:
     """Return a NewJob factory whose keyword arguments override the default fields."""
 

@@ -12,12 +12,13 @@ import pytest
 from storage import (
     DatabaseLockedError,
     JobStore,
+    NewJob,
     SchemaVersionError,
     SQLiteVersionError,
     StorageError,
 )
 from storage.db import MIN_SQLITE_VERSION, Database, check_sqlite_version
-from storage.schema import SCHEMA_VERSION
+from storage.schema import MIGRATIONS, SCHEMA_VERSION
 
 
 @pytest.fixture
@@ -215,3 +216,52 @@ async def test_fetch_after_close_raises(database: Database) -> None:
 
     with pytest.raises(StorageError, match="closed"):
         await database.fetch_all("SELECT 1")
+
+
+def write_version_2_file(path: Path) -> None:
+    with sqlite3.connect(path) as conn:
+        for statement in MIGRATIONS[0] + MIGRATIONS[1]:
+            conn.execute(statement)
+        conn.execute("PRAGMA user_version = 2")
+        for status in ("succeeded", "queued", "running", "queued"):
+            conn.execute(
+                "INSERT INTO jobs (status, user_id, channel_id, params, enqueued_at)"
+                " VALUES (?, 5, 6, '{}', 1.0)",
+                (status,),
+            )
+    conn.close()
+
+
+async def test_open_migrates_version_2_file(db_path: Path) -> None:
+    write_version_2_file(db_path)
+
+    async with await JobStore.open(db_path, policy="fair") as store:
+        positions = await store.positions()
+        job, ahead = await store.enqueue(NewJob(7, 6, None, {"prompt": "after the upgrade"}))
+        old = await store.get(1)
+
+    version, names = read_schema(db_path)
+    assert version == SCHEMA_VERSION
+    assert {"queue_state", "jobs_queued_fair", "jobs_user", "jobs_user_results"} <= names
+    columns = table_columns(db_path, "jobs")
+    assert columns["sort_key"] == ("INTEGER", 1, "0")
+    assert columns["delivery_note"] == ("TEXT", 0, None)
+    with sqlite3.connect(db_path) as conn:
+        sort_keys = conn.execute("SELECT id, sort_key FROM jobs ORDER BY id").fetchall()
+        queue_state = conn.execute("SELECT id, virtual_time FROM queue_state").fetchall()
+    conn.close()
+    assert sort_keys == [(1, 0), (2, 0), (3, 0), (4, 0), (job.id, 1)]
+    assert queue_state == [(1, 0)]
+    assert positions == {2: 1, 4: 2}
+    assert ahead == 3
+    assert old is not None
+    assert old.delivery_note is None
+
+
+async def test_queue_state_holds_one_row(database: Database) -> None:
+    with pytest.raises(StorageError, match="failed"):
+        async with database.transaction() as conn:
+            await conn.execute("INSERT INTO queue_state (id) VALUES (2)")
+
+    rows = await database.fetch_all("SELECT id FROM queue_state")
+    assert [tuple(row) for row in rows] == [(1,)]

@@ -7,6 +7,7 @@ import storage
 
 def test_all_lists_public_names() -> None:
     assert storage.__all__ == [
+        "CooldownError",
         "DatabaseLockedError",
         "InvalidJobError",
         "InvalidTransitionError",
@@ -15,10 +16,13 @@ def test_all_lists_public_names() -> None:
         "JobStatus",
         "JobStore",
         "NewJob",
+        "QueueLimitError",
         "RecoveryReport",
         "SQLiteVersionError",
+        "SchedulingPolicy",
         "SchemaVersionError",
         "StorageError",
+        "UserPrefs",
     ]
     assert storage.__all__ == sorted(storage.__all__)
     for name in storage.__all__:

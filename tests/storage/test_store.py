@@ -386,6 +386,7 @@ async def test_job_survives_reopen_with_every_field(
         "finished_at": 1_700_000_002.0,
         "delivered_at": 1_700_000_003.0,
         "error": None,
+        "delivery_note": None,
     }
     assert len(after.params["prompt"]) == 6000 + len("🌊 Ölgemälde eines Leuchtturms, 夕暮れ, ")
     assert interrupted_after is not None

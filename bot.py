@@ -78,6 +78,7 @@ async def open_service(
             settings.storage.database_path,
             busy_timeout_ms=settings.storage.busy_timeout_ms,
             max_attempts=settings.queue.max_attempts,
+            policy=settings.queue.policy,
         )
         stack.push_async_callback(store.close)
         backends = []
@@ -115,6 +116,8 @@ async def open_service(
             default_samplers=DEFAULT_SAMPLERS,
             backoff_initial_s=settings.queue.backoff_initial_s,
             backoff_max_s=settings.queue.backoff_max_s,
+            max_queued_per_user=settings.queue.max_queued_per_user or None,
+            cooldown_s=settings.queue.cooldown_s,
             pacing=PacingLimits(
                 channel_requests=status.channel_requests,
                 channel_window_s=status.channel_window_s,

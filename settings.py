@@ -102,6 +102,9 @@ class EmbeddedSettings(_Section):
 
 
 class QueueSettings(_Section):
+    policy: Literal["fifo", "fair"] = "fifo"
+    max_queued_per_user: int = Field(default=5, ge=0, le=10_000)
+    cooldown_s: float = Field(default=0.0, ge=0, le=86_400)
     max_attempts: int = Field(default=3, ge=1, le=100)
     backoff_initial_s: float = Field(default=1.0, gt=0, le=600)
     backoff_max_s: float = Field(default=60.0, gt=0, le=3600)

@@ -66,10 +66,49 @@ def status_text(job: Job, view: StatusView) -> str:
     return queued_text(job.user_id, job.id, view.ahead, _prompt(job), view.eta)
 
 
-def finished_text(job: Job, result_url: str | None) -> str:
+NOTE_VIA_REPLY = (
+    "The bot cannot post in this channel, so the image came as a reply to your command; "
+    "an admin can give the bot Send Messages and Attach Files here."
+)
+NOTE_VIA_DM = (
+    "The bot cannot post in this channel, so the image was sent to your DMs; "
+    "an admin can give the bot Send Messages and Attach Files here."
+)
+NOTE_KEPT = (
+    "The bot could neither post the image here nor DM you, so it is kept for you: "
+    "press Where am I? or use /queue mine to get it."
+)
+DM_BLOCKED_HINT = (
+    "I could not DM you last time. To get DMs, allow direct messages from server members "
+    "(this server's Privacy Settings), then run /notify on."
+)
+
+
+def permission_warning(app_permissions: discord.Permissions) -> str | None:
+    """Warn when the bot will not be able to post the image in the channel it was asked in."""
+    missing = [
+        name
+        for name, allowed in (
+            ("View Channel", app_permissions.view_channel),
+            ("Send Messages", app_permissions.send_messages),
+            ("Attach Files", app_permissions.attach_files),
+            ("Embed Links", app_permissions.embed_links),
+        )
+        if not allowed
+    ]
+    if not missing:
+        return None
+    return (
+        f"Heads-up: the bot lacks {', '.join(missing)} in this channel, so your image will come "
+        "as a reply, by DM, or through Where am I? instead."
+    )
+
+
+def finished_text(job: Job, result_url: str | None, note: str | None = None) -> str:
     if job.status is JobStatus.SUCCEEDED:
         where = f" [Jump to the image]({result_url})" if result_url else ""
-        headline = f"Done.{where} (job {job.id})"
+        extra = f" {note}" if note else ""
+        headline = f"Done.{where}{extra} (job {job.id})"
     elif job.status is JobStatus.CANCELLED:
         headline = f"Cancelled. (job {job.id})"
     else:

@@ -12,7 +12,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from engine import GenerationParams
-from storage import NewJob
+from storage import CooldownError, NewJob, QueueLimitError
 
 from . import formatting
 from .validation import MAX_SEED, ImagineOptions, InvalidOptionError, validate
@@ -73,24 +73,32 @@ async def queue_request(
     service = bot.service
     # Queued before answering, so the answer can give the real number of tasks ahead; one
     # SQLite transaction takes milliseconds, well inside Discord's 3-second deadline.
-    job, ahead = await service.enqueue(
-        NewJob(
-            user_id=interaction.user.id,
-            channel_id=interaction.channel_id or 0,
-            guild_id=interaction.guild_id,
-            params=params.to_dict(),
-            requester_name=interaction.user.display_name,
-            application_id=interaction.application_id,
-            interaction_token=interaction.token,
-            # Our clock, not the id's timestamp, decides when the token is too old to use.
-            interaction_created_at=time.time(),
-            attachment_size_limit=interaction.filesize_limit,
-            app_permissions=interaction.app_permissions.value,
+    try:
+        job, ahead = await service.enqueue(_new_job(interaction, params))
+    except QueueLimitError as exc:
+        await interaction.response.send_message(
+            f"You already have {exc.active} jobs waiting or running, and the limit is "
+            f"{exc.limit}. You can queue again when one of them finishes; /queue mine lists them.",
+            ephemeral=True,
         )
-    )
+        return
+    except CooldownError as exc:
+        await interaction.response.send_message(
+            f"You are sending requests too quickly. You can queue again "
+            f"{formatting.relative_time(exc.retry_at)}.",
+            ephemeral=True,
+        )
+        return
     eta = service.notifier.eta_for(ahead)
+    text = formatting.queued_text(interaction.user.id, job.id, ahead, params.prompt, eta)
+    hints = [formatting.permission_warning(interaction.app_permissions)]
+    prefs = await service.store.user_prefs(interaction.user.id)
+    if prefs.dm_opt_in and prefs.dm_blocked_at is not None:
+        hints.append(formatting.DM_BLOCKED_HINT)
+    for hint in filter(None, hints):
+        text = formatting.shorten(f"{text}\n{hint}", formatting.CONTENT_MAX_CHARS)
     response = await interaction.response.send_message(
-        formatting.queued_text(interaction.user.id, job.id, ahead, params.prompt, eta),
+        text,
         view=status_view(job.id),
         allowed_mentions=discord.AllowedMentions(
             everyone=False, roles=False, users=[interaction.user]
@@ -98,6 +106,22 @@ async def queue_request(
     )
     if response.message_id is not None and interaction.channel_id is not None:
         await service.store.set_status_message(job.id, interaction.channel_id, response.message_id)
+
+
+def _new_job(interaction: discord.Interaction, params: GenerationParams) -> NewJob:
+    return NewJob(
+        user_id=interaction.user.id,
+        channel_id=interaction.channel_id or 0,
+        guild_id=interaction.guild_id,
+        params=params.to_dict(),
+        requester_name=interaction.user.display_name,
+        application_id=interaction.application_id,
+        interaction_token=interaction.token,
+        # Our clock, not the id's timestamp, decides when the token is too old to use.
+        interaction_created_at=time.time(),
+        attachment_size_limit=interaction.filesize_limit,
+        app_permissions=interaction.app_permissions.value,
+    )
 
 
 def _build_command(cog: ImagineCog) -> app_commands.Command:

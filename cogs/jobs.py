@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import discord
 from discord import app_commands
@@ -56,6 +56,20 @@ class JobsCog(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         text = await cancel_job(self.bot, interaction.user, job)
         await interaction.edit_original_response(content=text)
+
+    @app_commands.command(name="notify", description="Get a DM when your images are ready")
+    @app_commands.describe(setting="on: a DM with a link to each finished image; off: none")
+    async def notify(self, interaction: discord.Interaction, setting: Literal["on", "off"]) -> None:
+        store = self.bot.service.store
+        enabled = setting == "on"
+        await store.set_dm_opt_in(interaction.user.id, enabled)
+        if enabled:
+            # Trying again is the only way to learn whether the member opened their DMs.
+            await store.clear_dm_blocked(interaction.user.id)
+            text = "You will get a DM with a link when each of your images is ready."
+        else:
+            text = "You will get no DMs from the bot about your images."
+        await interaction.response.send_message(text, ephemeral=True)
 
 
 async def setup(bot: ImagineBot) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 from typing import TYPE_CHECKING
 
 import discord
@@ -17,6 +19,8 @@ if TYPE_CHECKING:
 
 # The most jobs listed in one answer, to stay under Discord's 2,000 characters.
 MAX_LISTED_JOBS = 10
+# Discord takes at most this many attachments on one message.
+MAX_ATTACHMENTS = 10
 
 
 async def describe_queue_for(
@@ -56,6 +60,38 @@ async def describe_queue_for(
     return formatting.shorten("\n".join(lines), formatting.CONTENT_MAX_CHARS)
 
 
+async def kept_images_for(bot: ImagineBot, user_id: int) -> tuple[str, list[discord.File]]:
+    """Return the member's recent images that could not be posted, as files to hand over."""
+    kept = [
+        job
+        for job in await bot.service.store.latest_results_of(user_id, limit=5)
+        if job.result_message_id is None
+    ]
+    files: list[discord.File] = []
+    for job in kept:
+        for index, record in enumerate((job.result or {}).get("images", [])):
+            if len(files) < MAX_ATTACHMENTS:
+                path = bot.service.images.path(record)
+                data = await asyncio.to_thread(path.read_bytes)
+                name = f"imagine-{job.id}-{index}{path.suffix}"
+                files.append(discord.File(io.BytesIO(data), filename=name))
+    if not files:
+        return "", []
+    ids = ", ".join(str(job.id) for job in kept)
+    return f"Images that could not be posted for you (jobs {ids}) are attached.", files
+
+
+async def answer_with_queue(
+    bot: ImagineBot, interaction: discord.Interaction, focus: int | None
+) -> None:
+    """Answer privately with the member's places in the queue and any images kept for them."""
+    text = await describe_queue_for(bot, interaction.user.id, focus_job_id=focus)
+    kept_text, files = await kept_images_for(bot, interaction.user.id)
+    if kept_text:
+        text = formatting.shorten(f"{text}\n{kept_text}", formatting.CONTENT_MAX_CHARS)
+    await interaction.response.send_message(text, files=files, ephemeral=True)
+
+
 class QueueCog(commands.Cog):
     """Commands about the queue."""
 
@@ -68,8 +104,7 @@ class QueueCog(commands.Cog):
         name="mine", description="Your jobs, their places in the queue and start estimates"
     )
     async def mine(self, interaction: discord.Interaction) -> None:
-        text = await describe_queue_for(self.bot, interaction.user.id)
-        await interaction.response.send_message(text, ephemeral=True)
+        await answer_with_queue(self.bot, interaction, None)
 
 
 async def setup(bot: ImagineBot) -> None:

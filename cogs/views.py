@@ -33,11 +33,10 @@ class WhereAmIButton(
         return cls(int(match["job"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        from .queue import describe_queue_for
+        from .queue import answer_with_queue
 
         bot: ImagineBot = interaction.client  # type: ignore[assignment]
-        text = await describe_queue_for(bot, interaction.user.id, focus_job_id=self.job_id)
-        await interaction.response.send_message(text, ephemeral=True)
+        await answer_with_queue(bot, interaction, self.job_id)
 
 
 class CancelButton(

@@ -41,6 +41,8 @@ class QueueService:
         default_samplers: Sequence[str] = (),
         backoff_initial_s: float = 1.0,
         backoff_max_s: float = 60.0,
+        max_queued_per_user: int | None = None,
+        cooldown_s: float = 0.0,
         pacing: PacingLimits | None = None,
         status_policy: StatusPolicy | None = None,
     ) -> None:
@@ -55,6 +57,8 @@ class QueueService:
         self._workers: list[BackendWorker] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._background = BackgroundTasks()
+        self._max_queued_per_user = max_queued_per_user
+        self._cooldown_s = cooldown_s
         self.pacer = Pacer(pacing or PacingLimits())
         self.estimator = DurationEstimator()
         self.notifier = StatusNotifier(
@@ -115,8 +119,15 @@ class QueueService:
         _log.info("queue stopped")
 
     async def enqueue(self, job: NewJob) -> tuple[Job, int]:
-        """Store ``job``, wake the workers, and return it with the number of tasks ahead."""
-        stored, ahead = await self.store.enqueue(job)
+        """Store ``job``, wake the workers, and return it with the number of tasks ahead.
+
+        Raises:
+            QueueLimitError: the member already has the most jobs allowed.
+            CooldownError: the member's last request was too recent.
+        """
+        stored, ahead = await self.store.enqueue(
+            job, max_queued_per_user=self._max_queued_per_user, cooldown_s=self._cooldown_s
+        )
         for wake in self._wakes:
             wake.set()
         _log.info("job %d queued by user %d with %d tasks ahead", stored.id, job.user_id, ahead)

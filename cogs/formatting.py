@@ -122,6 +122,13 @@ def result_content(job: Job) -> str:
 
 def result_embed(job: Job, params: GenerationParams, first_file: str | None) -> discord.Embed:
     embed = discord.Embed(description=quote_prompt(params.prompt, RESULT_PROMPT_MAX_CHARS))
+    if params.kind == "upscale":
+        embed.add_field(name="Upscaled", value=f"×{params.scale:g} with {params.upscaler}")
+        embed.add_field(name="Size", value=f"{params.width}×{params.height}")
+        embed.set_footer(text=f"job {job.id} · {job.backend}")
+        if first_file is not None:
+            embed.set_image(url=f"attachment://{first_file}")
+        return embed
     seeds = [str(image.get("seed")) for image in (job.result or {}).get("images", [])]
     embed.add_field(name="Seed", value=shorten(", ".join(seeds) or str(params.seed), 1024))
     embed.add_field(name="Steps", value=str(params.steps))

@@ -108,7 +108,7 @@ class ResultPoster:
             "allowed_mentions": discord.AllowedMentions(
                 everyone=False, roles=False, users=[discord.Object(job.user_id)]
             ),
-            "view": result_view(job.id),
+            "view": result_view(job.id, upscaled=params.kind == "upscale"),
         }
 
     async def _send_to_channel(self, job: Job, message: dict[str, Any]) -> discord.Message | None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from engine import GenerationParams
-from storage import JobStatus
+from storage import Job, JobStatus
 
 from .permissions import is_admin
 
@@ -18,15 +18,18 @@ if TYPE_CHECKING:
 
 # How far a variation strays from its source image, from 0 (identical) to 1 (unrelated).
 VARIATION_STRENGTH = 0.3
+UPSCALE_FACTOR = 2.0
+# Upscalers tried in this order; the first one the backends offer is used.
+PREFERRED_UPSCALERS = ("R-ESRGAN 4x+", "ESRGAN_4x", "SwinIR_4x", "ScuNET", "Lanczos")
 
 
 class ResultButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"imagine:(?P<action>reroll|vary|delete):(?P<job>\d+)",
+    template=r"imagine:(?P<action>reroll|vary|upscale|delete):(?P<job>\d+)",
 ):
     """One button of a result message; the custom id carries the action and the source job."""
 
-    LABELS = {"reroll": "Reroll", "vary": "Variations", "delete": "Delete"}
+    LABELS = {"reroll": "Reroll", "vary": "Variations", "upscale": "Upscale", "delete": "Delete"}
     STYLES = {"delete": discord.ButtonStyle.danger}
 
     def __init__(self, action: str, job_id: int) -> None:
@@ -58,7 +61,9 @@ class ResultButton(
             await _delete(bot, interaction, source.user_id)
             return
         params = GenerationParams.from_dict(source.params)
-        if self.action == "reroll":
+        if self.action == "upscale":
+            params = _upscale_params(bot, source, params)
+        elif self.action == "reroll":
             params = replace(params, seed=-1, subseed=-1, subseed_strength=0.0)
         else:
             seeds = [image.get("seed") for image in (source.result or {}).get("images", [])]
@@ -83,8 +88,29 @@ async def _delete(bot: ImagineBot, interaction: discord.Interaction, owner_id: i
     await interaction.edit_original_response(content="The image was deleted.")
 
 
-def result_view(job_id: int) -> discord.ui.View:
+def _upscale_params(bot: ImagineBot, source: Job, params: GenerationParams) -> GenerationParams:
+    offered = bot.service.upscalers()
+    upscaler = next((name for name in PREFERRED_UPSCALERS if name in offered), None)
+    if upscaler is None:
+        upscaler = offered[0] if offered else "Lanczos"
+    first = (source.result or {}).get("images", [{}])[0]
+    return replace(
+        params,
+        kind="upscale",
+        upscaler=upscaler,
+        scale=UPSCALE_FACTOR,
+        source_image=first.get("path"),
+        width=int(int(first.get("width", params.width)) * UPSCALE_FACTOR),
+        height=int(int(first.get("height", params.height)) * UPSCALE_FACTOR),
+        count=1,
+        steps=1,
+    )
+
+
+def result_view(job_id: int, *, upscaled: bool = False) -> discord.ui.View:
+    """Return the buttons for a result; an upscaled image can only be deleted."""
     view = discord.ui.View(timeout=None)
-    for action in ("reroll", "vary", "delete"):
+    actions = ("delete",) if upscaled else ("reroll", "vary", "upscale", "delete")
+    for action in actions:
         view.add_item(ResultButton(action, job_id))
     return view

@@ -23,6 +23,10 @@ class ImageStore:
     def path(self, record: dict[str, Any]) -> Path:
         return self.root / str(record["path"])
 
+    async def read(self, relative_path: str) -> bytes:
+        """Read an image stored earlier, by the path its record gives."""
+        return await asyncio.to_thread((self.root / relative_path).read_bytes)
+
     def _save_sync(self, job_id: int, images: list[GeneratedImage]) -> list[dict[str, Any]]:
         folder = self.root / str(job_id)
         folder.mkdir(parents=True, exist_ok=True)

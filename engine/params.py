@@ -24,6 +24,11 @@ class GenerationParams:
     count: int
     subseed: int = -1
     subseed_strength: float = 0.0
+    # "txt2img", or "upscale": enlarge source_image (a path under the image store) by scale.
+    kind: str = "txt2img"
+    upscaler: str | None = None
+    scale: float = 1.0
+    source_image: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -42,6 +47,10 @@ class GenerationParams:
             count=int(data.get("count", 1)),
             subseed=int(data.get("subseed", -1)),
             subseed_strength=float(data.get("subseed_strength", 0.0)),
+            kind=str(data.get("kind", "txt2img")),
+            upscaler=data.get("upscaler"),
+            scale=float(data.get("scale", 1.0)),
+            source_image=data.get("source_image"),
         )
 
     def to_request(self) -> Txt2ImgRequest:

@@ -52,6 +52,7 @@ class QueueService:
         self.events: JobEvents = NoEvents()
         self._default_samplers = list(default_samplers)
         self._samplers: dict[str, list[str]] = {}
+        self._upscalers: dict[str, list[str]] = {}
         self._backoff = (backoff_initial_s, backoff_max_s)
         self._wakes = [asyncio.Event() for _ in self.backends]
         self._workers: list[BackendWorker] = []
@@ -154,10 +155,18 @@ class QueueService:
         common = [name for name in lists[0] if all(name in other for other in lists[1:])]
         return common or list(self._default_samplers)
 
+    def upscalers(self) -> list[str]:
+        """Return the upscaler names every backend that reported its list offers."""
+        lists = [names for names in self._upscalers.values() if names]
+        if not lists:
+            return []
+        return [name for name in lists[0] if all(name in other for other in lists[1:])]
+
     async def refresh_samplers(self) -> None:
-        """Ask every backend for its sampler list; a backend that is down keeps its old list."""
+        """Ask every backend for its sampler and upscaler lists; one that is down keeps its old."""
         for backend in self.backends:
             try:
                 self._samplers[backend.name] = await backend.client.samplers()
+                self._upscalers[backend.name] = await backend.client.upscalers()
             except SDError as exc:
                 _log.warning("backend %s: sampler list unavailable (%s)", backend.name, exc)

@@ -16,6 +16,7 @@ from sdclient import (
     InvalidResultError,
     SDClient,
     SDError,
+    Txt2ImgRequest,
     Txt2ImgResult,
 )
 from storage import InvalidTransitionError, Job, JobStore
@@ -169,7 +170,7 @@ class BackendWorker:
             )
             raise _Retry from exc
         try:
-            return await self.client.txt2img(request)
+            return await self._run_on_backend(params, request)
         except BackendUnreachableError as exc:
             if exc.may_have_run:
                 reason = f"the image server {self.name} closed the connection while working on it"
@@ -224,6 +225,20 @@ class BackendWorker:
             return f"The image server sent back an unusable image ({exc.reason}). Try again."
         except SDError as exc:
             return f"The image server failed: {exc}"
+        except OSError as exc:
+            # Only an upscale reads a file: its source image was removed from the image store.
+            return f"The source image is gone ({exc.strerror}), so it cannot be upscaled."
+
+    async def _run_on_backend(
+        self, params: GenerationParams, request: Txt2ImgRequest
+    ) -> Txt2ImgResult:
+        if params.kind != "upscale":
+            return await self.client.txt2img(request)
+        source = await self._images.read(params.source_image or "")
+        upscaler = params.upscaler or "Lanczos"
+        image = await self.client.upscale(source, upscaler=upscaler, scale=params.scale)
+        info = {"sampler_name": upscaler}
+        return Txt2ImgResult(images=[image], info=info, parameters={}, elapsed_s=0.0)
 
     async def _finish_succeeded(
         self, job: Job, result: Txt2ImgResult, elapsed_s: float

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import re
 from collections.abc import Mapping
@@ -11,9 +12,9 @@ from typing import Any
 import aiohttp
 
 from sdclient.errors import BackendUnreachableError, InvalidResultError
-from sdclient.models import Progress, SDModel, Txt2ImgRequest, Txt2ImgResult
+from sdclient.models import GeneratedImage, Progress, SDModel, Txt2ImgRequest, Txt2ImgResult
 from sdclient.responses import parse_json
-from sdclient.results import build_txt2img_result
+from sdclient.results import build_txt2img_result, build_upscale_result
 from sdclient.transport import RawResponse, Transport
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ INTERRUPT_PATH = "/sdapi/v1/interrupt"
 SAMPLERS_PATH = "/sdapi/v1/samplers"
 SD_MODELS_PATH = "/sdapi/v1/sd-models"
 OPTIONS_PATH = "/sdapi/v1/options"
+UPSCALERS_PATH = "/sdapi/v1/upscalers"
+EXTRAS_PATH = "/sdapi/v1/extra-single-image"
 
 _JOB_TIMESTAMP = re.compile(r"\d{14}")
 
@@ -161,6 +164,40 @@ class SDClient:
         """List the sampler names that the backend accepts as `sampler_name`."""
         items = await self._get_json(SAMPLERS_PATH, list)
         return [item["name"] for item in items if isinstance(item, dict) and item.get("name")]
+
+    async def upscalers(self) -> list[str]:
+        """List the upscaler names that the extras endpoint accepts, "None" excluded."""
+        items = await self._get_json(UPSCALERS_PATH, list)
+        names = [item.get("name") for item in items if isinstance(item, dict)]
+        return [name for name in names if isinstance(name, str) and name and name != "None"]
+
+    async def upscale(
+        self, image: bytes, *, upscaler: str, scale: float, timeout_s: float | None = None
+    ) -> GeneratedImage:
+        """Enlarge ``image`` by ``scale`` with the named upscaler; never retried here.
+
+        Raises the same errors as txt2img; InvalidResultError also when the result is not
+        ``scale`` times the input size.
+        """
+        payload = {
+            "image": base64.b64encode(image).decode("ascii"),
+            "resize_mode": 0,
+            "upscaling_resize": scale,
+            "upscaler_1": upscaler,
+            "show_extras_results": True,
+        }
+        total_s = timeout_s if timeout_s is not None else self.max_generation_s
+        response = await self._transport.request(
+            "POST", EXTRAS_PATH, total_s=total_s, json_body=payload
+        )
+        return await asyncio.to_thread(
+            build_upscale_result,
+            response.body,
+            image,
+            scale,
+            url=response.url,
+            status=response.status,
+        )
 
     async def sd_models(self) -> list[SDModel]:
         """List the checkpoints that the backend can load."""

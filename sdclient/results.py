@@ -123,3 +123,28 @@ def _decode_image(
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def build_upscale_result(
+    body: bytes, source: bytes, scale: float, *, url: str, status: int
+) -> GeneratedImage:
+    """Parse an extra-single-image body and check the image is ``scale`` times the source.
+
+    Raises:
+        InvalidResultError: the body has no image, it does not decode, or its size is wrong.
+    """
+    try:
+        payload = json.loads(body) if body.strip() else None
+        encoded = payload.get("image") if isinstance(payload, dict) else None
+        if not isinstance(encoded, str) or not encoded:
+            raise _UnusableResult("the response contained no image")
+        data = decode_base64(encoded)
+        image_format, width, height = measure_image(data)
+        _, source_width, source_height = measure_image(source)
+    except (ValueError, ImageDecodeError, _UnusableResult) as exc:
+        raise InvalidResultError(url=url, status=status, reason=str(exc)) from None
+    expected = (int(source_width * scale), int(source_height * scale))
+    if abs(width - expected[0]) > 1 or abs(height - expected[1]) > 1:
+        reason = f"the upscaled image is {width}x{height}, expected {expected[0]}x{expected[1]}"
+        raise InvalidResultError(url=url, status=status, reason=reason)
+    return GeneratedImage(data=data, format=image_format, width=width, height=height, seed=None)

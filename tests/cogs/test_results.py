@@ -73,3 +73,26 @@ async def test_result_buttons_work_after_restart(harness) -> None:
     answer = await ann.click(message_by_id(harness, source.result_message_id), label="Reroll")
 
     assert "Queued" in answer.response.content
+
+
+async def test_upscale_doubles_first_image(harness) -> None:
+    import io
+
+    from PIL import Image
+
+    await harness.service.refresh_samplers()
+    ann = harness.member("ann")
+    source, message, _ = await finished_result(harness, ann, width=256, height=256)
+
+    answer = await ann.click(message, label="Upscale")
+
+    assert "Queued" in answer.response.content
+    upscaled = await harness.wait_delivered(source.id + 1)
+    assert upscaled.status is JobStatus.SUCCEEDED
+    posted = message_by_id(harness, upscaled.result_message_id)
+    image = Image.open(io.BytesIO(await posted.attachments[0].read()))
+    assert image.size == (512, 512)
+    fields = {field.name: field.value for field in posted.embeds[0].fields}
+    assert fields["Upscaled"].startswith("×2 with ")
+    labels = [child.label for row in posted.components for child in row.children]
+    assert labels == ["Delete"]

@@ -389,3 +389,24 @@ def test_client_strips_trailing_slash(session) -> None:
 def test_client_rejects_non_http_url(session) -> None:
     with pytest.raises(ValueError, match="base_url"):
         SDClient(session, "127.0.0.1:7860")
+
+
+async def test_upscale_against_stand_in() -> None:
+    import io
+
+    import aiohttp
+    from PIL import Image
+
+    from fakewebui import FakeWebUI
+    from sdclient import SDClient
+
+    source = io.BytesIO()
+    Image.new("RGB", (64, 48), "red").save(source, "PNG")
+    async with FakeWebUI(speed=1000.0) as webui, aiohttp.ClientSession() as session:
+        client = SDClient(session, webui.url)
+        names = await client.upscalers()
+        result = await client.upscale(source.getvalue(), upscaler=names[0], scale=2)
+
+    assert "None" not in names
+    assert (result.width, result.height) == (128, 96)
+    assert result.format == "png"

@@ -1,0 +1,89 @@
+"""REST routes for channel messages and DMs, with the bot's channel permissions enforced."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.fakediscord.errors import ApiError
+from tests.fakediscord.message_bodies import MessageOrigin, create_message, edit_message
+from tests.fakediscord.messages import FakeMessage
+from tests.fakediscord.models import DM, FakeChannel
+from tests.fakediscord.ratelimits import BucketKind
+from tests.fakediscord.routing import RequestContext, RouteSpec
+
+
+async def post_message(ctx: RequestContext) -> dict[str, Any]:
+    """POST /channels/{channel_id}/messages, as JSON or multipart with files."""
+    channel = ctx.channel()
+    _check_can_send(channel, has_files=bool(ctx.body.files))
+    origin = MessageOrigin(author=ctx.state.bot, upload_limit=channel.effective_upload_limit())
+    message = create_message(ctx.state, channel, ctx.body.object(), ctx.body.files, origin)
+    return message.payload()
+
+
+async def get_message(ctx: RequestContext) -> dict[str, Any]:
+    """GET /channels/{channel_id}/messages/{message_id}."""
+    return _message(ctx).payload()
+
+
+async def patch_message(ctx: RequestContext) -> dict[str, Any]:
+    """PATCH /channels/{channel_id}/messages/{message_id}: edit one of the bot's messages."""
+    message = _message(ctx)
+    if message.author is not ctx.state.bot:
+        raise ApiError(403, 50005)
+    if ctx.body.files and message.channel.kind != DM and not message.channel.attach_files:
+        raise ApiError(403, 50013)
+    limit = message.channel.effective_upload_limit()
+    edit_message(ctx.state, message, ctx.body.object(), ctx.body.files, limit)
+    return message.payload()
+
+
+async def delete_message(ctx: RequestContext) -> None:
+    """DELETE /channels/{channel_id}/messages/{message_id}: the bot may delete its own."""
+    message = _message(ctx)
+    if message.author is not ctx.state.bot:
+        raise ApiError(403, 50013)
+    ctx.state.delete_message(message)
+
+
+async def open_dm(ctx: RequestContext) -> dict[str, Any]:
+    """POST /users/@me/channels: open the DM channel with ``recipient_id``.
+
+    Opening always works; a user with closed DMs makes the first send fail with 50007.
+    """
+    recipient_id = str(ctx.body.object().get("recipient_id"))
+    user = ctx.state.users.get(int(recipient_id)) if recipient_id.isdigit() else None
+    if user is None:
+        error = {"code": "INVALID_RECIPIENT", "message": "Invalid Recipient(s)"}
+        raise ApiError(400, 50035, errors={"recipient_id": {"_errors": [error]}})
+    return ctx.state.open_dm(user).payload()
+
+
+def _check_can_send(channel: FakeChannel, *, has_files: bool) -> None:
+    if channel.kind == DM:
+        assert channel.recipient is not None
+        if channel.recipient.bot or not channel.recipient.dms_open:
+            raise ApiError(403, 50007)
+        return
+    if not channel.send:
+        raise ApiError(403, 50013)
+    if has_files and not channel.attach_files:
+        raise ApiError(403, 50013)
+
+
+def _message(ctx: RequestContext) -> FakeMessage:
+    channel = ctx.channel()
+    message = ctx.state.messages.get(ctx.snowflake("message_id"))
+    if message is None or message.deleted or message.channel is not channel or message.ephemeral:
+        raise ApiError(404, 10008)
+    return message
+
+
+MESSAGE_ROUTE = "/channels/{channel_id}/messages/{message_id}"
+ROUTES = [
+    RouteSpec("POST", "/channels/{channel_id}/messages", post_message, BucketKind.CHANNEL_MESSAGES),
+    RouteSpec("GET", MESSAGE_ROUTE, get_message),
+    RouteSpec("PATCH", MESSAGE_ROUTE, patch_message, BucketKind.CHANNEL_MESSAGES),
+    RouteSpec("DELETE", MESSAGE_ROUTE, delete_message, BucketKind.CHANNEL_MESSAGES),
+    RouteSpec("POST", "/users/@me/channels", open_dm, BucketKind.DM_CREATE),
+]

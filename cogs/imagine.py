@@ -4,7 +4,6 @@
 # time, and discord.py reads them from annotations evaluated when the command is built.
 
 import logging
-import time
 from typing import TYPE_CHECKING
 
 import discord
@@ -74,7 +73,7 @@ async def queue_request(
     # Queued before answering, so the answer can give the real number of tasks ahead; one
     # SQLite transaction takes milliseconds, well inside Discord's 3-second deadline.
     try:
-        job, ahead = await service.enqueue(_new_job(interaction, params))
+        job, ahead = await service.enqueue(_new_job(bot, interaction, params))
     except QueueLimitError as exc:
         await interaction.response.send_message(
             f"You already have {exc.active} jobs waiting or running, and the limit is "
@@ -108,7 +107,9 @@ async def queue_request(
         await service.store.set_status_message(job.id, interaction.channel_id, response.message_id)
 
 
-def _new_job(interaction: discord.Interaction, params: GenerationParams) -> NewJob:
+def _new_job(
+    bot: "ImagineBot", interaction: discord.Interaction, params: GenerationParams
+) -> NewJob:
     return NewJob(
         user_id=interaction.user.id,
         channel_id=interaction.channel_id or 0,
@@ -118,7 +119,7 @@ def _new_job(interaction: discord.Interaction, params: GenerationParams) -> NewJ
         application_id=interaction.application_id,
         interaction_token=interaction.token,
         # Our clock, not the id's timestamp, decides when the token is too old to use.
-        interaction_created_at=time.time(),
+        interaction_created_at=bot.service.clock(),
         attachment_size_limit=interaction.filesize_limit,
         app_permissions=interaction.app_permissions.value,
     )

@@ -35,6 +35,8 @@ DM_REFUSED = {50007, 50278}
 TOO_LARGE = {40005, 50045}
 # Discord shows at most this many attachments on one message.
 MAX_ATTACHMENTS = 10
+# Times an upload Discord rejected as too large is re-encoded at a quarter of the size.
+MAX_SHRINKS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,19 +57,21 @@ class ResultPoster:
     async def post(self, job: Job) -> Posted:
         """Deliver ``job``'s images once; never raises for a refusal Discord can give."""
         limit = job.attachment_size_limit or DEFAULT_UPLOAD_LIMIT
-        try:
-            return await self._post_within(job, limit)
-        except discord.HTTPException as exc:
-            if exc.status != 413 and exc.code not in TOO_LARGE:
-                raise
-            # The channel allows less than the interaction said; a smaller upload always exists.
-            _log.warning(
-                "job %d: upload of up to %d bytes rejected (%s); re-encoding smaller",
-                job.id,
-                limit,
-                exc.code,
-            )
-            return await self._post_within(job, limit // 4)
+        for _ in range(MAX_SHRINKS):
+            try:
+                return await self._post_within(job, limit)
+            except discord.HTTPException as exc:
+                if exc.status != 413 and exc.code not in TOO_LARGE:
+                    raise
+                # The channel allows less than the interaction said; smaller uploads exist.
+                _log.warning(
+                    "job %d: upload of up to %d bytes rejected (%s); re-encoding smaller",
+                    job.id,
+                    limit,
+                    exc.code,
+                )
+                limit //= 4
+        return await self._post_within(job, limit)
 
     async def send_dm_link(self, job: Job, message: discord.Message) -> None:
         """Send an opted-in member a link to their image; remember if their DMs are closed."""

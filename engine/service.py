@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sdclient import SDClient, SDError
@@ -45,6 +46,7 @@ class QueueService:
         cooldown_s: float = 0.0,
         pacing: PacingLimits | None = None,
         status_policy: StatusPolicy | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.images = images
@@ -60,6 +62,8 @@ class QueueService:
         self._background = BackgroundTasks()
         self._max_queued_per_user = max_queued_per_user
         self._cooldown_s = cooldown_s
+        # Wall-clock time for interaction token ages and ETAs; tests can put Discord's clock here.
+        self.clock = clock
         self.pacer = Pacer(pacing or PacingLimits())
         self.estimator = DurationEstimator()
         self.notifier = StatusNotifier(
@@ -68,6 +72,7 @@ class QueueService:
             self.estimator,
             status_policy or StatusPolicy(),
             workers=len(backends),
+            clock=lambda: self.clock(),
         )
 
     @property

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
@@ -35,6 +36,27 @@ from tests.fakediscord.state import DiscordState
 logger = logging.getLogger(__name__)
 
 
+@dataclass
+class Hold:
+    """Keeps responses to one route back after they were handled, until released.
+
+    The request has taken effect (a message is created) but its sender has not heard back,
+    which is the moment a crash test wants to kill the sender.
+    """
+
+    method: str
+    route: str
+    reached: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def matches(self, method: str, route: str) -> bool:
+        return method == self.method and route == self.route and not self.released.is_set()
+
+    async def stop_here(self) -> None:
+        self.reached.set()
+        await self.released.wait()
+
+
 @dataclass(frozen=True)
 class Outcome:
     """A response, its Discord error code (0 for none) and its rate-limit scope, if a 429."""
@@ -58,6 +80,7 @@ class Pipeline:
         self.violations: list[str] = []
         self.handler_errors: list[str] = []
         self.stats = Stats()
+        self.holds: list[Hold] = []
 
     async def handle(self, request: web.Request) -> web.Response:
         """Handle one request under /api/v10 and record it."""
@@ -87,6 +110,9 @@ class Pipeline:
         self.stats.count(record, scope=outcome.scope)
         logger.debug("%s %s: %d, code %d", record.method, path, record.status, record.code)
         self.state.changed.pulse()
+        for hold in self.holds:
+            if hold.matches(request.method, record.route):
+                await hold.stop_here()
         return outcome.response
 
     async def _respond(

@@ -11,10 +11,25 @@ from tests.fakediscord.models import DM, FakeChannel
 from tests.fakediscord.ratelimits import BucketKind
 from tests.fakediscord.routing import RequestContext, RouteSpec
 
+# How long Discord remembers a nonce sent with enforce_nonce; its docs say "the past few minutes".
+# NOTE: the exact window is not published; five minutes is an estimate.
+NONCE_WINDOW_S = 300.0
+
 
 async def post_message(ctx: RequestContext) -> dict[str, Any]:
-    """POST /channels/{channel_id}/messages, as JSON or multipart with files."""
+    """POST /channels/{channel_id}/messages, as JSON or multipart with files.
+
+    With ``enforce_nonce`` and a nonce the same author used in this channel within the window,
+    Discord returns that message instead of creating another.
+    """
     channel = ctx.channel()
+    body = ctx.body.object()
+    nonce = body.get("nonce")
+    if nonce is not None and body.get("enforce_nonce"):
+        for earlier in reversed(channel.messages):
+            recent = ctx.state.clock.now() - earlier.created_at <= NONCE_WINDOW_S
+            if recent and earlier.nonce == nonce and earlier.author is ctx.state.bot:
+                return earlier.payload()
     _check_can_send(channel, has_files=bool(ctx.body.files))
     origin = MessageOrigin(author=ctx.state.bot, upload_limit=channel.effective_upload_limit())
     message = create_message(ctx.state, channel, ctx.body.object(), ctx.body.files, origin)

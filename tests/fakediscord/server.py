@@ -30,7 +30,7 @@ from tests.fakediscord.interactions import (
 )
 from tests.fakediscord.messages import FakeMessage
 from tests.fakediscord.models import DEFAULT_UPLOAD_LIMIT, FakeChannel, FakeGuild, FakeUser
-from tests.fakediscord.pipeline import Pipeline
+from tests.fakediscord.pipeline import Hold, Pipeline
 from tests.fakediscord.ratelimits import BucketConfig
 from tests.fakediscord.records import RecordedRequest, Stats
 from tests.fakediscord.routing import API_PREFIX, RouteTable
@@ -213,6 +213,12 @@ class FakeDiscord:
         return self.pipeline.faults.arm(
             method, route, status=status, code=code, count=count, retry_after=retry_after
         )
+
+    def hold(self, method: str, route: str) -> Hold:
+        """Hold back responses on ``route`` (a template) after they take effect, until released."""
+        hold = Hold(method, route)
+        self.pipeline.holds.append(hold)
+        return hold
 
     def clear_faults(self) -> None:
         """Disarm every injected fault."""

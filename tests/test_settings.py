@@ -176,3 +176,16 @@ def test_cli_bad_config_exits_2_without_traceback(tmp_path: Path) -> None:
     assert completed.returncode == 2
     assert "queue.max_atempts" in completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+def test_example_backend_tables_are_valid_when_uncommented(tmp_path: Path) -> None:
+    lines = (ROOT / "config.example.toml").read_text(encoding="utf-8").splitlines()
+    start = lines.index("# [[backends]]")
+    end = lines.index("", start)
+    body = "\n".join(line[2:] for line in lines[start:end])
+    path = write(tmp_path / "c.toml", body + "\n")
+
+    settings = load_settings(path)
+
+    assert [backend.name for backend in settings.backends] == ["gpu-1", "gpu-2"]
+    assert settings.backends[0].password is not None

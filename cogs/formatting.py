@@ -38,8 +38,13 @@ def relative_time(unix_s: float | None) -> str:
     return f"<t:{int(unix_s)}:R>" if unix_s is not None else "soon"
 
 
-def queued_text(user_id: int, job_id: int, ahead: int, prompt: str, eta: float | None) -> str:
-    headline = f"Queued — {tasks_ahead_text(ahead)}. Estimated start {relative_time(eta)}."
+def queued_text(
+    user_id: int, job_id: int, ahead: int, prompt: str, eta: float | None, note: str | None = None
+) -> str:
+    if note:
+        headline = f"Queued — {tasks_ahead_text(ahead)}. {note}"
+    else:
+        headline = f"Queued — {tasks_ahead_text(ahead)}. Estimated start {relative_time(eta)}."
     return _status(user_id, f"{headline} (job {job_id})", prompt)
 
 
@@ -63,7 +68,7 @@ def status_text(job: Job, view: StatusView) -> str:
     """Return the status message text for a job that is waiting or running."""
     if view.kind is StatusKind.RUNNING:
         return running_text(job, view)
-    return queued_text(job.user_id, job.id, view.ahead, _prompt(job), view.eta)
+    return queued_text(job.user_id, job.id, view.ahead, _prompt(job), view.eta, view.note)
 
 
 NOTE_VIA_REPLY = (

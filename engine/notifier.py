@@ -38,6 +38,7 @@ class StatusView:
     eta: float | None = None
     step: int = 0
     steps: int = 0
+    note: str | None = None
     preview: bytes | None = field(default=None, compare=False, repr=False)
 
 
@@ -93,6 +94,8 @@ class StatusNotifier:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.sender: StatusSender | None = None
+        # Why no job can start now (every backend down, say), shown to the jobs nearest the front.
+        self.hold_reason: Callable[[], str | None] = lambda: None
         self.policy = policy
         self._store = store
         self._pacer = pacer
@@ -170,8 +173,10 @@ class StatusNotifier:
         current: dict[int, StatusView] = {}
         for job in running:
             current[job.id] = self._running_view(job, now)
+        note = self.hold_reason()
         for job_id, ahead in positions.items():
-            current[job_id] = StatusView(StatusKind.QUEUED, ahead=ahead, eta=self.eta_for(ahead))
+            eta = None if note else self.eta_for(ahead)
+            current[job_id] = StatusView(StatusKind.QUEUED, ahead=ahead, eta=eta, note=note)
         for job_id in [job_id for job_id in self._tracked if job_id not in current]:
             del self._tracked[job_id]
         monotonic = time.monotonic()
@@ -226,9 +231,11 @@ class StatusNotifier:
             if desired.step == shown.step:
                 return None
             return max(0.0, self.policy.progress_interval_s - age_s)
+        exact = self.policy.exact_positions
+        if desired.note != shown.note and desired.ahead <= exact:
+            return 0.0
         if desired.ahead == shown.ahead:
             return None
-        exact = self.policy.exact_positions
         if desired.ahead <= exact or crossed_round_step(shown.ahead, desired.ahead, exact):
             return 0.0
         return max(0.0, self.policy.max_staleness_s - age_s)

@@ -74,6 +74,7 @@ class QueueService:
             workers=len(backends),
             clock=lambda: self.clock(),
         )
+        self.notifier.hold_reason = self._hold_reason
 
     @property
     def running(self) -> bool:
@@ -151,6 +152,18 @@ class QueueService:
         await self.notifier.release(job_id)
         self.notifier.queue_changed()
         return cancelled
+
+    def backends_down(self) -> list[str]:
+        """Return the names of the backends whose worker cannot reach them now."""
+        return [worker.name for worker in self._workers if worker.down_since is not None]
+
+    def _hold_reason(self) -> str | None:
+        if self._workers and len(self.backends_down()) == len(self._workers):
+            return (
+                "The image server is not reachable right now; your job waits and starts "
+                "when it is back."
+            )
+        return None
 
     def samplers(self) -> list[str]:
         """Return the sampler names every backend that reported its list accepts."""

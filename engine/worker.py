@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -69,6 +70,8 @@ class BackendWorker:
         self._backoff_s = backoff_initial_s
         self._background = BackgroundTasks()
         self.current_job: Job | None = None
+        # When the backend stopped answering, or None while it works.
+        self.down_since: float | None = None
         self._current_since = _NO_TIMESTAMP
 
     async def run(self) -> None:
@@ -84,9 +87,18 @@ class BackendWorker:
             try:
                 await self._process(job)
             except _Retry:
+                if self.down_since is None:
+                    self.down_since = time.time()
+                    self._notifier.queue_changed()
                 await asyncio.sleep(self._backoff_s)
                 self._backoff_s = min(self._backoff_s * 2, self._backoff_max_s)
             else:
+                if self.down_since is not None:
+                    _log.info(
+                        "backend %s is back after %.0f s", self.name, time.time() - self.down_since
+                    )
+                    self.down_since = None
+                    self._notifier.queue_changed()
                 self._backoff_s = self._backoff_initial_s
 
     async def drain(self, timeout_s: float) -> None:

@@ -125,3 +125,26 @@ async def test_running_job_shows_progress_and_preview(tmp_path, webui) -> None:
         assert "▰" in message_by_id(harness, result.response.id).content
         await shows(harness, result.response.id, "Done.")
         assert message_by_id(harness, result.response.id).attachments == []
+
+
+async def test_status_says_when_backend_is_unreachable(tmp_path) -> None:
+    from fakewebui import FakeWebUI
+    from tests.conftest import make_settings, start_harness
+
+    # Nothing listens on this port until the stand-in below starts on it.
+    async with FakeWebUI() as probe:
+        port = int(probe.url.rsplit(":", 1)[1])
+    settings = make_settings(tmp_path, f"http://127.0.0.1:{port}")
+    settings = settings.model_copy(
+        update={"queue": settings.queue.model_copy(update={"backoff_initial_s": 0.1, "backoff_max_s": 0.2})}
+    )
+    webui = FakeWebUI(port=port, speed=2000.0)
+    async with start_harness(settings, webui) as harness:
+        result = await harness.member("ann").slash(harness.channel, "imagine", prompt="waits")
+        await shows(harness, result.response.id, "not reachable right now")
+
+        await webui.start()
+        try:
+            await shows(harness, result.response.id, "Done.")
+        finally:
+            await webui.stop()

@@ -144,8 +144,11 @@ async def run_bot(settings: Settings, token: str) -> None:
     async with aiohttp.ClientSession() as session, open_service(settings, session) as service:
         bot = create_bot(settings, service)
         async with bot:
+            # login() runs setup_hook, which connects the queue's events to Discord, so the
+            # workers start only after it: a job finished earlier must have somewhere to go.
+            await bot.login(token)
             await service.start()
-            client_task = asyncio.create_task(bot.start(token))
+            client_task = asyncio.create_task(bot.connect())
             stop_task = asyncio.create_task(stop.wait())
             await asyncio.wait({client_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
             _log.info("stopping: the running job goes back to the queue")

@@ -86,7 +86,12 @@ class QueueService:
         self.notifier.sender = sender
 
     async def start(self) -> None:
-        """Recover jobs left by the last run, re-send undelivered outcomes, start the workers."""
+        """Recover jobs left by the last run, re-send undelivered outcomes, start the workers.
+
+        Call attach() first: the workers send their events to what is attached at this point.
+        """
+        if isinstance(self.events, NoEvents) or self.notifier.sender is None:
+            _log.warning("queue started without a chat side: results are stored but not posted")
         report = await self.store.recover()
         if report.requeued:
             _log.info("recovered %d interrupted jobs: %s", len(report.requeued), report.requeued)

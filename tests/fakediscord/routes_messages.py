@@ -61,6 +61,22 @@ async def delete_message(ctx: RequestContext) -> None:
     ctx.state.delete_message(message)
 
 
+async def list_messages(ctx: RequestContext) -> list[dict[str, Any]]:
+    """GET /channels/{channel_id}/messages: the newest ``limit`` messages (1-100), newest first.
+
+    NOTE: before, after and around are not modelled; a caller paging back gets the newest page.
+    """
+    channel = ctx.channel()
+    if channel.kind != DM and not channel.view:
+        raise ApiError(403, 50001)
+    try:
+        limit = int(ctx.request.query.get("limit", "50"))
+    except ValueError:
+        raise ApiError(400, 50035) from None
+    visible = [m for m in channel.messages if not m.deleted and not m.ephemeral]
+    return [message.payload() for message in reversed(visible[-max(1, min(limit, 100)) :])]
+
+
 async def open_dm(ctx: RequestContext) -> dict[str, Any]:
     """POST /users/@me/channels: open the DM channel with ``recipient_id``.
 
@@ -97,6 +113,7 @@ def _message(ctx: RequestContext) -> FakeMessage:
 MESSAGE_ROUTE = "/channels/{channel_id}/messages/{message_id}"
 ROUTES = [
     RouteSpec("POST", "/channels/{channel_id}/messages", post_message, BucketKind.CHANNEL_MESSAGES),
+    RouteSpec("GET", "/channels/{channel_id}/messages", list_messages, BucketKind.CHANNEL_MESSAGES),
     RouteSpec("GET", MESSAGE_ROUTE, get_message),
     RouteSpec("PATCH", MESSAGE_ROUTE, patch_message, BucketKind.CHANNEL_MESSAGES),
     RouteSpec("DELETE", MESSAGE_ROUTE, delete_message, BucketKind.CHANNEL_MESSAGES),

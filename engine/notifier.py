@@ -57,9 +57,10 @@ class StatusPolicy:
     max_staleness_s: float = 300.0
     progress_interval_s: float = 5.0
     preview_interval_s: float = 15.0
-    debounce_s: float = 0.05
+    debounce_s: float = 0.02
     token_reuse_max_s: float = 840.0
-    max_concurrent_edits: int = 4
+    # Edits in flight at once; the pacer still decides when each may go out.
+    max_concurrent_edits: int = 10
 
 
 @dataclass(slots=True)
@@ -105,8 +106,10 @@ class StatusNotifier:
         self._tracked: dict[int, _Tracked] = {}
         self._progress: dict[int, tuple[int, int, bytes | None]] = {}
         self._dirty = asyncio.Event()
+        self._queue_changed = True
 
     def queue_changed(self) -> None:
+        self._queue_changed = True
         self._dirty.set()
 
     def record_shown(self, job_id: int, ahead: int) -> None:
@@ -122,7 +125,7 @@ class StatusNotifier:
         if preview is None and job_id in self._progress:
             preview = self._progress[job_id][2]
         self._progress[job_id] = (step, steps, preview)
-        self._dirty.set()
+        self.queue_changed()
 
     def wants_preview(self, job_id: int) -> bool:
         """Return whether a new preview image could be shown for ``job_id`` now."""
@@ -153,9 +156,15 @@ class StatusNotifier:
                 await asyncio.wait_for(self._dirty.wait(), timeout=wake_s)
             except TimeoutError:
                 pass
-            await asyncio.sleep(self.policy.debounce_s)
-            self._dirty.clear()
-            await self._refresh()
+            if self._queue_changed:
+                # A burst of enqueues or a finish followed by a start becomes one recount.
+                await asyncio.sleep(self.policy.debounce_s)
+                self._queue_changed = False
+                self._dirty.clear()
+                await self._refresh()
+            else:
+                # Only an edit finished: the positions are unchanged, so no recount is needed.
+                self._dirty.clear()
             wake_s = self._send_due()
 
     async def stop(self, timeout_s: float) -> None:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
 import logging.config
+import os
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -20,13 +23,14 @@ from discord.ext import commands
 from engine import Backend, ImageStore, PacingLimits, QueueService, StatusPolicy
 from fakewebui import FakeWebUI
 from sdclient import SDClient
-from settings import DEFAULT_SAMPLERS, ConfigError, Settings, load_settings
+from settings import DEFAULT_SAMPLERS, ConfigError, Settings, is_valid_host, load_settings
 from storage import JobStore, StorageError
 
 _log = logging.getLogger("bot")
 
 EXTENSIONS = ("cogs.imagine", "cogs.jobs", "cogs.queue")
 EXIT_CONFIG_ERROR = 2
+DESCRIPTION = "A Discord bot that puts a Stable Diffusion WebUI behind a fair, persistent queue."
 
 
 class ImagineBot(commands.Bot):
@@ -174,6 +178,16 @@ async def sync_commands(settings: Settings, token: str, guild_id: int | None) ->
 
 def configure_logging(level: str) -> None:
     """Send log lines to stderr; only this entry point configures logging."""
+    root_level = logging.getLevelNamesMapping()[level]
+    # A logger's own level decides alone whether its records reach the root's handlers, so the
+    # quieter loggers get the root's level whenever that one is higher.
+    quiet_levels = {
+        "discord.http": logging.WARNING,
+        "aiohttp.access": logging.WARNING,
+        # aiosqlite logs every statement with its parameters at DEBUG, and those include the
+        # interaction tokens that the job store keeps.
+        "aiosqlite": logging.INFO,
+    }
     logging.config.dictConfig(
         {
             "version": 1,
@@ -182,17 +196,19 @@ def configure_logging(level: str) -> None:
                 "plain": {"format": "%(asctime)s %(levelname)-7s %(name)s: %(message)s"}
             },
             "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
-            "root": {"level": level, "handlers": ["stderr"]},
+            "root": {"level": root_level, "handlers": ["stderr"]},
             "loggers": {
-                "discord.http": {"level": "WARNING"},
-                "aiohttp.access": {"level": "WARNING"},
+                name: {"level": max(quiet_level, root_level)}
+                for name, quiet_level in quiet_levels.items()
             },
         }
     )
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="imagine-bot", description=__doc__)
+    from demo import add_demo_arguments, port_number, positive_number
+
+    parser = argparse.ArgumentParser(prog="imagine-bot", description=DESCRIPTION)
     commands_ = parser.add_subparsers(dest="command", required=True)
     for name, help_text in (
         ("run", "run the bot (offline demo when no Discord token is configured)"),
@@ -206,31 +222,33 @@ def _parser() -> argparse.ArgumentParser:
         if name == "sync":
             sub.add_argument("--guild", type=int, default=None, help="guild id for an instant sync")
         if name == "demo":
-            from demo import add_demo_arguments
-
             add_demo_arguments(sub)
     fake = commands_.add_parser("fake-webui", help="serve the AUTOMATIC1111 API stand-in")
-    fake.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    fake.add_argument("--port", type=int, default=7860, help="TCP port (default 7860)")
-    fake.add_argument("--speed", type=float, default=1.0, help="divide generation time by this")
+    fake.add_argument(
+        "--host", type=_host, default="127.0.0.1", help="address to bind (default 127.0.0.1)"
+    )
+    fake.add_argument(
+        "--port", type=port_number, default=7860, help="TCP port, 0 for any free (default 7860)"
+    )
+    fake.add_argument(
+        "--speed", type=positive_number, default=1.0, help="divide generation time by this"
+    )
     return parser
+
+
+def _host(text: str) -> str:
+    if not is_valid_host(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an IP address or host name; give one such as 127.0.0.1"
+        )
+    return text
 
 
 def cli(argv: Sequence[str] | None = None) -> int:
     """Run the ``imagine-bot`` command line and return its exit code."""
     args = _parser().parse_args(argv)
     if args.command == "fake-webui":
-        from fakewebui import serve
-
-        if args.speed <= 0:
-            print(
-                f"imagine-bot: --speed {args.speed} is invalid: give a number above 0",
-                file=sys.stderr,
-            )
-            return EXIT_CONFIG_ERROR
-        configure_logging("INFO")
-        serve(args.host, args.port, args.speed)
-        return 0
+        return _serve_fake_webui(args.host, args.port, args.speed)
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:
@@ -253,6 +271,36 @@ def cli(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _serve_fake_webui(host: str, port: int, speed: float) -> int:
+    from fakewebui import serve
+
+    configure_logging("INFO")
+    try:
+        serve(host, port, speed)
+    except OSError as exc:
+        print(f"imagine-bot: {_describe_listen_error(exc, host, port)}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    return 0
+
+
+def _describe_listen_error(exc: OSError, host: str, port: int) -> str:
+    if isinstance(exc, socket.gaierror):
+        return (
+            f"--host {host!r} cannot be resolved ({exc.strerror}); give an IP address such as "
+            f"127.0.0.1 or a host name this machine resolves"
+        )
+    if exc.errno == errno.EADDRINUSE:
+        fix = "stop the program that uses it or pick another --port"
+    elif exc.errno == errno.EADDRNOTAVAIL:
+        fix = "give an address of this machine with --host, such as 127.0.0.1"
+    elif exc.errno == errno.EACCES:
+        fix = "pick a --port above 1023 or run with the right to bind low ports"
+    else:
+        fix = "check --host and --port"
+    reason = os.strerror(exc.errno) if exc.errno else str(exc)
+    return f"cannot listen on {host} port {port} ({reason}); {fix}"
+
+
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     token = settings.discord.token.get_secret_value() if settings.discord.token else None
     if args.command == "demo" or (args.command == "run" and token is None):
@@ -270,13 +318,18 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return EXIT_CONFIG_ERROR
-    if args.command == "sync":
-        names = asyncio.run(
-            sync_commands(settings, token, args.guild or settings.discord.sync_guild_id)
-        )
-        print(f"synced {len(names)} commands: {', '.join(names)}")
-        return 0
-    asyncio.run(run_bot(settings, token))
+    try:
+        if args.command == "sync":
+            names = asyncio.run(
+                sync_commands(settings, token, args.guild or settings.discord.sync_guild_id)
+            )
+            print(f"synced {len(names)} commands: {', '.join(names)}")
+        else:
+            asyncio.run(run_bot(settings, token))
+    except aiohttp.ClientError as exc:
+        # The workers catch their backends' errors, so one that gets here is the Discord client's.
+        print(f"imagine-bot: cannot reach Discord ({exc}); check the network", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -1,16 +1,22 @@
 """Configuration: one pydantic-settings model read from a TOML file and the environment.
 
 Precedence, first wins: ``IMAGINE_*`` environment variables (nested keys joined with ``__``,
-e.g. ``IMAGINE_QUEUE__MAX_ATTEMPTS=5``), then ``DISCORD_TOKEN``, then the TOML file.
+e.g. ``IMAGINE_QUEUE__MAX_ATTEMPTS=5``), then ``DISCORD_TOKEN``, then the TOML file. An
+``IMAGINE_*`` variable that names no setting stops start-up, like an unknown key in the file.
 """
 
 from __future__ import annotations
 
+import difflib
+import ipaddress
+import json
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args, get_origin
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -18,19 +24,27 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic_settings import (
     BaseSettings,
+    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    TomlConfigSettingsSource,
+    SettingsError,
 )
 
 DEFAULT_CONFIG_PATH = Path("config.toml")
 ENV_PREFIX = "IMAGINE_"
 EMBEDDED_URL = "embedded"
+MAX_EMBEDDED_SPEED = 100_000.0
+# Keys whose values error messages show as HIDDEN, at any depth of the input.
+SECRET_KEYS = frozenset({"token", "password"})
+HIDDEN = "<hidden>"
+
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 
 # The samplers of AUTOMATIC1111 1.10, used until a backend has sent its own list.
 DEFAULT_SAMPLERS = (
@@ -64,6 +78,22 @@ class ConfigError(Exception):
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _reject_booleans_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic's lax mode reads true as 1, so count_max = true would pass as a number.
+        annotation = cls.model_fields[str(info.field_name)].annotation
+        items = value if isinstance(value, list) else [value]
+        if _takes_numbers(annotation) and any(isinstance(item, bool) for item in items):
+            raise ValueError("must be a number, not true or false")
+        return value
+
+
+def _takes_numbers(annotation: Any) -> bool:
+    if annotation is int or annotation is float:
+        return True
+    return any(_takes_numbers(argument) for argument in get_args(annotation))
+
 
 class DiscordSettings(_Section):
     token: SecretStr | None = None
@@ -85,20 +115,59 @@ class BackendSettings(_Section):
     @field_validator("url")
     @classmethod
     def _check_url(cls, value: str) -> str:
-        if value == EMBEDDED_URL or re.match(r"^https?://[^\s/]+(/\S*)?$", value):
-            return value.rstrip("/")
-        raise ValueError(
-            f"must be an http:// or https:// URL such as http://127.0.0.1:7860, or "
-            f"{EMBEDDED_URL!r} for the built-in stand-in"
-        )
+        if value == EMBEDDED_URL:
+            return value
+        if not re.match(r"^https?://[^\s/]+(/\S*)?$", value):
+            raise ValueError(
+                f"must be an http:// or https:// URL such as http://127.0.0.1:7860, or "
+                f"{EMBEDDED_URL!r} for the built-in stand-in"
+            )
+        _check_url_address(value)
+        return value.rstrip("/")
 
     @property
     def embedded(self) -> bool:
         return self.url == EMBEDDED_URL
 
 
+def _check_url_address(url: str) -> None:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ValueError(
+            "has an invalid port or IPv6 address; give a port from 1 to 65535, and an IPv6 "
+            "address in brackets as in http://[::1]:7860"
+        ) from None
+    if port == 0:
+        raise ValueError("has port 0; give a port from 1 to 65535, such as 7860")
+    if parts.hostname is None or not is_valid_host(parts.hostname):
+        raise ValueError(
+            f"has an invalid host {parts.hostname or ''!r}; give an IP address or a host name "
+            f"such as 127.0.0.1 or gpu.example"
+        )
+
+
+def is_valid_host(host: str) -> bool:
+    """Check that ``host`` is an IP address or a syntactically valid host name, without DNS."""
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    try:
+        ascii_host = host.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return False
+    labels = ascii_host.removesuffix(".").split(".")
+    # An all-digit last label is a mistyped IPv4 address such as 192.168.1.300, not a name.
+    if not ascii_host or len(ascii_host) > 253 or labels[-1].isdigit():
+        return False
+    return all(_HOST_LABEL.match(label) for label in labels)
+
+
 class EmbeddedSettings(_Section):
-    speed: float = Field(default=1.0, gt=0, le=100_000)
+    speed: float = Field(default=1.0, gt=0, le=MAX_EMBEDDED_SPEED)
 
 
 class QueueSettings(_Section):
@@ -109,6 +178,15 @@ class QueueSettings(_Section):
     backoff_initial_s: float = Field(default=1.0, gt=0, le=600)
     backoff_max_s: float = Field(default=60.0, gt=0, le=3600)
     shutdown_grace_s: float = Field(default=10.0, ge=0, le=600)
+
+    @model_validator(mode="after")
+    def _check_backoff(self) -> QueueSettings:
+        if self.backoff_initial_s > self.backoff_max_s:
+            raise ValueError(
+                f"backoff_initial_s ({self.backoff_initial_s}) is larger than backoff_max_s "
+                f"({self.backoff_max_s}); lower the first or raise the second"
+            )
+        return self
 
 
 class LimitsSettings(_Section):
@@ -140,7 +218,14 @@ class LimitsSettings(_Section):
                 raise ValueError(
                     f"default_{name} ({default}) is outside {name}_min..{name}_max ({low}..{high})"
                 )
-        for name in ("width_min", "width_max", "height_min", "height_max"):
+        for name in (
+            "width_min",
+            "width_max",
+            "default_width",
+            "height_min",
+            "height_max",
+            "default_height",
+        ):
             if getattr(self, name) % 8:
                 raise ValueError(f"{name} ({getattr(self, name)}) must be a multiple of 8")
         return self
@@ -193,9 +278,9 @@ class Settings(BaseSettings):
     status: StatusSettings = Field(default_factory=StatusSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
 
-    # Set only while load_settings() builds an instance; pydantic-settings asks the class for its
-    # sources, so the file path has to travel on the class.
-    _toml_path: ClassVar[Path | None] = None
+    # Set only while load_settings() builds an instance. pydantic-settings calls
+    # settings_customise_sources on the class, so the values read from the file travel on it.
+    _file_values: ClassVar[dict[str, Any] | None] = None
 
     @field_validator("backends")
     @classmethod
@@ -220,8 +305,8 @@ class Settings(BaseSettings):
             env_settings,
             _DiscordTokenSource(settings_cls),
         ]
-        if cls._toml_path is not None:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls._toml_path))
+        if cls._file_values is not None:
+            sources.append(InitSettingsSource(settings_cls, init_kwargs=cls._file_values))
         return tuple(sources)
 
 
@@ -240,38 +325,147 @@ def load_settings(path: Path | None = None) -> Settings:
     """Load settings from ``path`` (default ``config.toml``, optional) and the environment.
 
     Raises:
-        ConfigError: the file is missing (when named explicitly), unreadable, not valid TOML, or a
-            key is unknown or has an invalid value.
+        ConfigError: the file is missing (when named explicitly), unreadable, not UTF-8, not valid
+            TOML, an ``IMAGINE_*`` variable names no setting or is not valid JSON where JSON is
+            expected, or a key is unknown or has an invalid value.
     """
-    explicit = path is not None
-    path = DEFAULT_CONFIG_PATH if path is None else path
-    if not path.exists():
-        if explicit:
-            raise ConfigError(
-                f"config file {str(path)!r} not found; copy config.example.toml to it, "
-                f"or leave out --config to run on defaults"
-            )
-        toml_path = None
-    else:
-        toml_path = path
-        _check_toml_syntax(path)
-    Settings._toml_path = toml_path
+    toml_path = DEFAULT_CONFIG_PATH if path is None else path
+    file_values = _read_toml(toml_path, explicit=path is not None)
+    _check_environment_names(os.environ)
+    Settings._file_values = file_values
     try:
         return Settings()
     except ValidationError as exc:
-        raise ConfigError(_describe_validation_error(exc, toml_path)) from None
+        shown_path = toml_path if file_values is not None else None
+        raise ConfigError(_describe_validation_error(exc, shown_path)) from None
+    except SettingsError as exc:
+        raise ConfigError(_describe_settings_error(exc)) from None
     finally:
-        Settings._toml_path = None
+        Settings._file_values = None
 
 
-def _check_toml_syntax(path: Path) -> None:
+def _read_toml(path: Path, *, explicit: bool) -> dict[str, Any] | None:
     try:
-        with path.open("rb") as file:
-            tomllib.load(file)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}; fix the syntax at that line") from None
+        data = path.read_bytes()
+    except FileNotFoundError:
+        if not explicit:
+            return None
+        raise ConfigError(
+            f"config file {str(path)!r} not found; copy config.example.toml to it, "
+            f"or leave out --config to run on defaults"
+        ) from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read ({exc.strerror}); check the path") from None
+    try:
+        # Notepad and some other editors start UTF-8 files with a byte order mark.
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            f"{path}: line {line} is not UTF-8 text (byte 0x{data[exc.start]:02x}); "
+            f"save the file with UTF-8 encoding"
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}; fix the syntax at that line") from None
+
+
+def _check_environment_names(environ: Mapping[str, str]) -> None:
+    # pydantic-settings reads only the variables it looks for, so a misspelt one would be ignored.
+    known = _environment_names()
+    unknown = [name for name in environ if _is_prefixed(name) and name.upper() not in known]
+    if unknown:
+        raise ConfigError("\n".join(_describe_unknown_variable(name, known) for name in unknown))
+
+
+def _is_prefixed(name: str) -> bool:
+    # pydantic-settings matches names case-insensitively, so imagine_queue__max_attempts counts.
+    return name.upper().startswith(ENV_PREFIX)
+
+
+def _environment_names() -> set[str]:
+    names = set()
+    for field_name, field in Settings.model_fields.items():
+        name = ENV_PREFIX + field_name.upper()
+        names.add(name)
+        if isinstance(field.annotation, type) and issubclass(field.annotation, _Section):
+            names.update(f"{name}__{key.upper()}" for key in field.annotation.model_fields)
+    return names
+
+
+def _describe_unknown_variable(name: str, known: set[str]) -> str:
+    suffixes = [known_name.removeprefix(ENV_PREFIX) for known_name in known]
+    guesses = difflib.get_close_matches(name.upper().removeprefix(ENV_PREFIX), suffixes, 1, 0.8)
+    if guesses:
+        return (
+            f"environment variable {name}: unknown setting; rename it to {ENV_PREFIX}{guesses[0]} "
+            f"(a section and its key are joined with two underscores)"
+        )
+    return (
+        f"environment variable {name}: unknown setting; unset it or name a setting as "
+        f"{ENV_PREFIX}<SECTION>__<KEY>, such as IMAGINE_QUEUE__MAX_ATTEMPTS "
+        f"(config.example.toml lists every section and key)"
+    )
+
+
+def _describe_settings_error(exc: SettingsError) -> str:
+    # pydantic-settings raises SettingsError when a variable of a list or table is not JSON, and
+    # names only the top-level field, as in 'error parsing value for field "backends"'.
+    match = re.search(r'field "([^"]+)"', str(exc))
+    field_name = match.group(1).upper() if match else ""
+    candidates = [
+        name for name in os.environ if _is_prefixed(name) and _env_parts(name)[0] == field_name
+    ]
+    if not candidates:
+        return f"the environment: {exc}; check the {ENV_PREFIX}* variables"
+    culprits = [
+        name
+        for name in candidates
+        if _takes_json(_env_parts(name)) and not _is_json(os.environ[name])
+    ]
+    return "\n".join(_describe_json_variable(name) for name in culprits or candidates)
+
+
+def _env_parts(name: str) -> list[str]:
+    return name.upper().removeprefix(ENV_PREFIX).split("__")
+
+
+def _takes_json(parts: list[str]) -> bool:
+    field = Settings.model_fields.get(parts[0].lower())
+    annotation = field.annotation if field is not None else None
+    if len(parts) == 2 and isinstance(annotation, type) and issubclass(annotation, _Section):
+        key = annotation.model_fields.get(parts[1].lower())
+        annotation = key.annotation if key is not None else None
+    elif len(parts) > 1:
+        return False
+    is_model = isinstance(annotation, type) and issubclass(annotation, BaseModel)
+    return is_model or get_origin(annotation) is list
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _describe_json_variable(name: str) -> str:
+    parts = _env_parts(name)
+    # A whole [discord] table or backend list may contain a token or password.
+    hidden = any(part.lower() in SECRET_KEYS for part in parts) or parts in (
+        ["DISCORD"],
+        ["BACKENDS"],
+    )
+    shown = HIDDEN if hidden else repr(os.environ[name])
+    if parts == ["BACKENDS"]:
+        example = 'a JSON list such as [{"name": "gpu-1", "url": "http://127.0.0.1:7860"}]'
+    elif len(parts) == 1:
+        example = f"a JSON object of [{parts[0].lower()}] keys, or set one key with {name}__<KEY>"
+    else:
+        example = "a JSON list such as [123456789012345678]"
+    return f"environment variable {name}: invalid value {shown}: not valid JSON; give {example}"
 
 
 def _describe_validation_error(exc: ValidationError, toml_path: Path | None) -> str:
@@ -287,10 +481,23 @@ def _describe_validation_error(exc: ValidationError, toml_path: Path | None) -> 
             )
             continue
         value = error.get("input")
-        shown = "<hidden>" if "token" in key or "password" in key else repr(value)
+        hidden = bool(location) and location[-1] in SECRET_KEYS
+        shown = HIDDEN if hidden else repr(_redact_secrets(value))
         message = error["msg"].removeprefix("Value error, ")
         lines.append(f"{source}: invalid value {shown} for {key!r}: {message}; fix it in {source}")
     return "\n".join(lines)
+
+
+def _redact_secrets(value: Any) -> Any:
+    """Return ``value`` with the values of ``token`` and ``password`` keys hidden, at any depth."""
+    if isinstance(value, Mapping):
+        return {
+            key: HIDDEN if key in SECRET_KEYS else _redact_secrets(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_redact_secrets(item) for item in value]
+    return value
 
 
 def _dotted_key(location: list[str]) -> str:

@@ -10,9 +10,13 @@ from typing import TypeVar
 from engine import GenerationParams
 from settings import LimitsSettings
 
-# C0 and C1 control characters except tab and newline; a WebUI gains nothing from them and they
-# garble the status text.
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0 and C1 control characters except tab and newline, zero-width characters (U+200B to U+200D,
+# U+2060, U+FEFF) and bidirectional controls (U+061C, U+200E, U+200F, U+202A to U+202E, U+2066
+# to U+2069). A WebUI gains nothing from them, they garble the status text, and a prompt made
+# only of them would otherwise pass as not empty.
+_INVISIBLE_CHARACTERS = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]"
+)
 MAX_SEED = 2**32 - 2
 
 _Number = TypeVar("_Number", int, float)
@@ -84,7 +88,7 @@ def validate(
 
 
 def _clean_text(option: str, value: str, max_chars: int) -> str:
-    text = _CONTROL_CHARACTERS.sub("", value).strip()
+    text = _INVISIBLE_CHARACTERS.sub("", value).strip()
     if len(text) > max_chars:
         raise InvalidOptionError(
             option,
@@ -119,12 +123,21 @@ def _size(option: str, value: int | None, default: int, low: int, high: int) -> 
 
 def _sampler(value: str | None, default: str, samplers: Sequence[str]) -> str:
     if value is None or not value.strip():
-        return default
+        # A default_sampler that the backends do not offer would fail every request that names
+        # no sampler, so the first offered sampler is used instead.
+        return _offered(default, samplers) or (samplers[0] if samplers else default)
     wanted = value.strip()
-    for name in samplers:
-        if name.casefold() == wanted.casefold():
-            return name
+    offered = _offered(wanted, samplers)
+    if offered is not None:
+        return offered
     shown = ", ".join(samplers[:25])
     raise InvalidOptionError(
         "sampler", value, f"Unknown sampler {wanted!r}. Choose one of: {shown}."
     )
+
+
+def _offered(name: str, samplers: Sequence[str]) -> str | None:
+    for offered in samplers:
+        if offered.casefold() == name.casefold():
+            return offered
+    return None

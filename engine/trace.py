@@ -42,41 +42,93 @@ def default_trace_path() -> Path:
 
 
 def read_trace(path: Path) -> Iterator[TraceRequest]:
-    """Yield the requests of a JSON-lines trace in file order."""
+    """Yield the requests of a JSON-lines trace in file order.
+
+    Raises:
+        TraceError: the file cannot be read, is not UTF-8 text, or a line is not a JSON object
+            with a string ``user`` and ``prompt`` and well-typed options.
+    """
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        data = path.read_bytes()
     except OSError as exc:
         raise TraceError(
             f"trace file {str(path)!r} cannot be read ({exc.strerror}); check the path"
         ) from None
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-            yield _request(record)
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise TraceError(
-                f"{path}:{number}: not a trace record ({exc}); each line must be a JSON object "
-                f"with at least 'user' and 'prompt'"
-            ) from None
+    try:
+        # utf-8-sig drops the byte order mark that some Windows editors write.
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line_number = data.count(b"\n", 0, exc.start) + 1
+        raise TraceError(
+            f"{path}:{line_number}: not UTF-8 text (byte 0x{data[exc.start]:02x}); a trace is JSON lines "
+            f"in UTF-8, so convert the file or give another"
+        ) from None
+    # Only newlines end a record, because str.splitlines() would also split at U+2028 and other
+    # breaks that JSON allows unescaped inside a prompt.
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.strip():
+            yield _parse_line(path, number, line)
+
+
+class _FieldError(ValueError):
+    """A field of one trace record is missing or has the wrong type."""
+
+
+def _parse_line(path: Path, number: int, line: str) -> TraceRequest:
+    try:
+        record = json.loads(line)
+    except ValueError as exc:
+        raise TraceError(
+            f"{path}:{number}: not valid JSON ({exc}); each line must be a JSON object such as "
+            f'{{"user": "a", "prompt": "a red fox"}}'
+        ) from None
+    if not isinstance(record, dict):
+        raise TraceError(
+            f"{path}:{number}: a JSON {type(record).__name__}, not an object; each line must be "
+            f'a JSON object such as {{"user": "a", "prompt": "a red fox"}}'
+        )
+    try:
+        return _request(record)
+    except _FieldError as exc:
+        raise TraceError(f"{path}:{number}: {exc}; fix or remove that line") from None
 
 
 def _request(record: dict[str, Any]) -> TraceRequest:
+    # The recording bot stored an option typed without a value as true, as in "cfg_scale": true.
+    # Such an option is left out, so the bot's default applies as it would for the member.
+    given = {key: value for key, value in record.items() if not isinstance(value, bool)}
     options: dict[str, Any] = {}
     for key in ("width", "height", "steps", "seed"):
-        if key in record:
-            options[key] = int(record[key])
-    if "cfg_scale" in record:
-        options["cfg_scale"] = float(record["cfg_scale"])
-    if "n_images" in record:
-        options["count"] = int(record["n_images"])
-    if record.get("sampler"):
-        options["sampler"] = SAMPLER_NAMES.get(record["sampler"], record["sampler"])
-    seconds = record.get("seconds")
+        if key in given:
+            options[key] = _number(given, key, int)
+    if "cfg_scale" in given:
+        options["cfg_scale"] = _number(given, "cfg_scale", float)
+    if "n_images" in given:
+        options["count"] = _number(given, "n_images", int)
+    if given.get("sampler"):
+        sampler = _text(given, "sampler")
+        options["sampler"] = SAMPLER_NAMES.get(sampler, sampler)
     return TraceRequest(
-        user=str(record["user"]),
-        prompt=str(record["prompt"]),
-        seconds=float(seconds) if seconds is not None else None,
+        user=_text(record, "user"),
+        prompt=_text(record, "prompt"),
+        seconds=_number(given, "seconds", float) if given.get("seconds") is not None else None,
         options=options,
     )
+
+
+def _text(record: dict[str, Any], key: str) -> str:
+    if record.get(key) is None:
+        raise _FieldError(f"missing field {key!r}")
+    value = record[key]
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise _FieldError(f"invalid value {value!r} for {key!r}: expected a string")
+    return str(value)
+
+
+def _number(record: dict[str, Any], key: str, kind: type[int] | type[float]) -> Any:
+    value = record[key]
+    expected = "a whole number" if kind is int else "a number"
+    try:
+        return kind(value)
+    except (TypeError, ValueError, OverflowError):
+        raise _FieldError(f"invalid value {value!r} for {key!r}: expected {expected}") from None

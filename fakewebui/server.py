@@ -13,7 +13,7 @@ from aiohttp import web
 
 from fakewebui.app import create_app
 from fakewebui.errors import ServerNotStartedError
-from fakewebui.state import WebUIState
+from fakewebui.state import WebUIState, validate_speed
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +142,14 @@ class FakeWebUI:
 
 
 def serve(host: str = "127.0.0.1", port: int = 7860, speed: float = 1.0) -> None:
-    """Run a fake WebUI in the foreground until Ctrl+C or SIGTERM."""
+    """Run a fake WebUI in the foreground until Ctrl+C or SIGTERM.
+
+    Raises:
+        InvalidSpeedError: ``speed`` is not a finite number above 0, checked before any work.
+        OSError: ``host`` cannot be resolved (``socket.gaierror``) or ``host`` and ``port``
+            cannot be bound, for example because the port is in use.
+    """
+    validate_speed(speed)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve_until_signalled(host, port, speed))
 

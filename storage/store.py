@@ -357,15 +357,16 @@ def _given_up_error(attempts: int, reason: str) -> str:
     # Callers pass either a sentence or a clause, so the reason is made into a sentence here.
     sentence = reason.strip().rstrip(".")
     sentence = sentence[:1].upper() + sentence[1:]
-    return (
-        f"This image was given up after {attempts} interrupted attempts. "
-        f"Last interruption: {sentence}."
-    )
+    return f"This image was given up after {_attempts(attempts)}. Last interruption: {sentence}."
+
+
+def _attempts(count: int) -> str:
+    return f"{count} interrupted attempt" if count == 1 else f"{count} interrupted attempts"
 
 
 def _log_if_given_up(job: Job) -> None:
     if job.status is JobStatus.FAILED:
-        log.debug("job %d failed after %d interrupted attempts", job.id, job.attempts)
+        log.debug("job %d failed after %s", job.id, _attempts(job.attempts))
 
 
 async def _load(conn: aiosqlite.Connection, job_id: int) -> Job:

@@ -189,3 +189,261 @@ def test_example_backend_tables_are_valid_when_uncommented(tmp_path: Path) -> No
 
     assert [backend.name for backend in settings.backends] == ["gpu-1", "gpu-2"]
     assert settings.backends[0].password is not None
+
+
+def test_backend_password_hidden_in_messages(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "c.toml",
+        '[[backends]]\nname = "a"\nurl = "http://127.0.0.1:99999"\npassword = "hunter2"\n'
+        "[[backends]]\nname = 5\n",
+    )
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+
+    message = str(caught.value)
+    assert "backends[0].url" in message
+    assert "backends[1]" in message
+    assert "hunter2" not in message
+
+
+def test_environment_backends_password_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
+    backend = '{"name": "a", "url": "embedded", "password": "hunter2"}'
+    monkeypatch.setenv("IMAGINE_BACKENDS", f"[{backend}, {backend}]")
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+
+    message = str(caught.value)
+    assert "environment variable IMAGINE_BACKENDS" in message
+    assert "'password': '<hidden>'" in message
+    assert "hunter2" not in message
+
+
+def test_nested_password_hidden_in_shown_list(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "c.toml",
+        '[[backends]]\nname = "a"\nurl = "embedded"\npassword = "hunter2"\n'
+        '[[backends]]\nname = "a"\nurl = "embedded"\n',
+    )
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+
+    message = str(caught.value)
+    assert "used twice" in message
+    assert "'password': '<hidden>'" in message
+    assert "hunter2" not in message
+
+
+def test_token_reuse_value_not_hidden(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.toml", "[discord]\ntoken_reuse_max_s = 0\n")
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+
+    message = str(caught.value)
+    assert "invalid value 0 for 'discord.token_reuse_max_s'" in message
+    assert "<hidden>" not in message
+
+
+def test_discord_token_value_hidden(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.toml", "[discord]\ntoken = 12345\n")
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+
+    message = str(caught.value)
+    assert "invalid value <hidden> for 'discord.token'" in message
+    assert "12345" not in message
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        pytest.param("http://127.0.0.1:99999", "port", id="port-too-large"),
+        pytest.param("http://127.0.0.1:0", "port 0", id="port-zero"),
+        pytest.param("http://127.0.0.1:abc", "port", id="port-not-number"),
+        pytest.param("http://[::1:7860", "IPv6", id="ipv6-unclosed"),
+        pytest.param("http://-gpu-:7860", "invalid host '-gpu-'", id="host-hyphen"),
+        pytest.param("http://192.168.1.300:7860", "invalid host", id="ipv4-octet"),
+        pytest.param("http://:7860", "invalid host ''", id="host-empty"),
+    ],
+)
+def test_backend_url_address_rejected(tmp_path: Path, url: str, expected: str) -> None:
+    path = write(tmp_path / "c.toml", f'[[backends]]\nname = "a"\nurl = "{url}"\n')
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+
+    message = str(caught.value)
+    assert "backends[0].url" in message
+    assert expected in message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:65535",
+        "http://[::1]:7860",
+        "https://gpu.example",
+        "http://stable_diffusion:7860/",
+        "http://bücher.example:7860",
+    ],
+)
+def test_backend_url_address_accepted(tmp_path: Path, url: str) -> None:
+    path = write(tmp_path / "c.toml", f'[[backends]]\nname = "a"\nurl = "{url}"\n')
+
+    assert load_settings(path).backends[0].url == url.rstrip("/")
+
+
+def test_config_not_utf8_names_line(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_bytes(b'[limits]\n# caf\xe9\ndefault_sampler = "Euler"\n')
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+
+    message = str(caught.value)
+    assert f"{path}: line 2 is not UTF-8" in message
+    assert "0xe9" in message
+
+
+def test_config_with_byte_order_mark_loads(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_bytes(b"\xef\xbb\xbf[queue]\nmax_attempts = 4\n")
+
+    assert load_settings(path).queue.max_attempts == 4
+
+
+def test_config_directory_rejected(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path)
+
+    assert "cannot be read" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        pytest.param("IMAGINE_BACKENDS", "notjson", "<hidden>", id="backends"),
+        pytest.param("IMAGINE_QUEUE", "notjson", "'notjson'", id="section"),
+        pytest.param("IMAGINE_DISCORD__ADMIN_ROLE_IDS", "1,2", "'1,2'", id="list"),
+    ],
+)
+def test_environment_invalid_json_names_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    monkeypatch.setenv("IMAGINE_DISCORD__TOKEN", "not-json-but-fine")
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+
+    message = str(caught.value)
+    assert f"environment variable {name}: invalid value {expected}" in message
+    assert "not valid JSON" in message
+    assert "IMAGINE_DISCORD__TOKEN" not in message
+
+
+@pytest.mark.parametrize(
+    ("name", "suggestion"),
+    [
+        ("IMAGINE_QUEU__MAX_ATTEMPTS", "IMAGINE_QUEUE__MAX_ATTEMPTS"),
+        ("IMAGINE_QUEUE_MAX_ATTEMPTS", "IMAGINE_QUEUE__MAX_ATTEMPTS"),
+        ("imagine_limits_count_max", "IMAGINE_LIMITS__COUNT_MAX"),
+    ],
+)
+def test_unknown_environment_variable_rejected(
+    monkeypatch: pytest.MonkeyPatch, name: str, suggestion: str
+) -> None:
+    monkeypatch.setenv(name, "5")
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+
+    message = str(caught.value)
+    assert f"environment variable {name}: unknown setting" in message
+    assert f"rename it to {suggestion}" in message
+
+
+def test_unknown_environment_variable_without_guess(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMAGINE_HOME", "/srv")
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+
+    message = str(caught.value)
+    assert "environment variable IMAGINE_HOME: unknown setting" in message
+    assert "IMAGINE_<SECTION>__<KEY>" in message
+
+
+def test_known_environment_names_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMAGINE_LOG_LEVEL", "DEBUG")
+    monkeypatch.setenv("imagine_queue__max_attempts", "4")
+    monkeypatch.setenv("IMAGINE_LIMITS", '{"count_max": 3}')
+
+    settings = load_settings()
+
+    assert settings.log_level == "DEBUG"
+    assert settings.queue.max_attempts == 4
+    assert settings.limits.count_max == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("[limits]\ndefault_width = 500\n", "default_width (500)", id="width"),
+        pytest.param("[limits]\ndefault_height = 516\n", "default_height (516)", id="height"),
+    ],
+)
+def test_default_size_not_multiple_of_8(tmp_path: Path, text: str, expected: str) -> None:
+    path = write(tmp_path / "c.toml", text)
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+
+    message = str(caught.value)
+    assert expected in message
+    assert "multiple of 8" in message
+
+
+def test_backoff_initial_above_max_rejected(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.toml", "[queue]\nbackoff_initial_s = 120.0\nbackoff_max_s = 60.0\n")
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+
+    message = str(caught.value)
+    assert "backoff_initial_s (120.0) is larger than backoff_max_s (60.0)" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        pytest.param("[limits]\ncount_max = true\n", "limits.count_max", id="int"),
+        pytest.param("[queue]\ncooldown_s = false\n", "queue.cooldown_s", id="float"),
+        pytest.param("[discord]\nsync_guild_id = true\n", "discord.sync_guild_id", id="optional"),
+        pytest.param(
+            "[discord]\nadmin_role_ids = [1, true]\n", "discord.admin_role_ids", id="list"
+        ),
+    ],
+)
+def test_boolean_for_number_rejected(tmp_path: Path, text: str, key: str) -> None:
+    path = write(tmp_path / "c.toml", text)
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+
+    message = str(caught.value)
+    assert repr(key) in message
+    assert "must be a number, not true or false" in message
+
+
+def test_boolean_environment_value_for_number_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMAGINE_LIMITS", '{"count_max": true}')
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+
+    assert "must be a number, not true or false" in str(caught.value)

@@ -84,6 +84,24 @@ async def test_recover_fails_after_max_attempts(
     assert f"job {job.id} failed after 3 interrupted attempts" in caplog.text
 
 
+async def test_recover_gives_up_after_one_attempt(
+    db_path: Path, clock: Any, make_job: MakeJob, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with await JobStore.open(db_path, clock=clock, max_attempts=1) as store:
+        job, _ = await store.enqueue(make_job())
+        await store.claim("gpu-a")
+        with caplog.at_level(logging.DEBUG, logger="storage.store"):
+            report = await store.recover()
+
+    [failed] = report.failed
+    assert failed.error == (
+        "This image was given up after 1 interrupted attempt. "
+        "Last interruption: The bot stopped while making this image."
+    )
+    assert f"job {job.id} failed after 1 interrupted attempt" in caplog.text
+    assert "1 interrupted attempts" not in caplog.text
+
+
 async def test_recover_nothing_running(store: JobStore, make_job: MakeJob) -> None:
     job, _ = await store.enqueue(make_job())
 

@@ -226,8 +226,7 @@ class StatusNotifier:
         for _, job_id in due[: max(0, self.policy.max_concurrent_edits - in_flight)]:
             tracked = self._tracked[job_id]
             tracked.sending = asyncio.create_task(self._send(job_id, tracked, tracked.desired))
-        if len(due) > self.policy.max_concurrent_edits - in_flight:
-            wake_s = 0.0 if wake_s is None else min(wake_s, 0.0)
+        # Edits left over wait for a slot: every finished edit sets the dirty event.
         return wake_s
 
     def _wait_before_edit(self, tracked: _Tracked, now: float) -> float | None:

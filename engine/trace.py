@@ -60,8 +60,8 @@ def read_trace(path: Path) -> Iterator[TraceRequest]:
     except UnicodeDecodeError as exc:
         line_number = data.count(b"\n", 0, exc.start) + 1
         raise TraceError(
-            f"{path}:{line_number}: not UTF-8 text (byte 0x{data[exc.start]:02x}); a trace is JSON lines "
-            f"in UTF-8, so convert the file or give another"
+            f"{path}:{line_number}: not UTF-8 text (byte 0x{data[exc.start]:02x}); a trace is "
+            f"JSON lines in UTF-8, so convert the file or give another"
         ) from None
     # Only newlines end a record, because str.splitlines() would also split at U+2028 and other
     # breaks that JSON allows unescaped inside a prompt.

@@ -7,15 +7,12 @@ e.g. ``IMAGINE_QUEUE__MAX_ATTEMPTS=5``), then ``DISCORD_TOKEN``, then the TOML f
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
-import json
 import os
 import re
 import tomllib
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Literal, get_args, get_origin
+from typing import Any, ClassVar, Literal, get_args
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -36,13 +33,17 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from config_errors import (
+    ENV_PREFIX,
+    ConfigError,
+    check_environment_names,
+    describe_settings_error,
+    describe_validation_error,
+)
+
 DEFAULT_CONFIG_PATH = Path("config.toml")
-ENV_PREFIX = "IMAGINE_"
 EMBEDDED_URL = "embedded"
 MAX_EMBEDDED_SPEED = 100_000.0
-# Keys whose values error messages show as HIDDEN, at any depth of the input.
-SECRET_KEYS = frozenset({"token", "password"})
-HIDDEN = "<hidden>"
 
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 
@@ -69,10 +70,6 @@ DEFAULT_SAMPLERS = (
     "UniPC",
     "LCM",
 )
-
-
-class ConfigError(Exception):
-    """The configuration cannot be used; the message names the key, the source and the fix."""
 
 
 class _Section(BaseModel):
@@ -233,7 +230,7 @@ class LimitsSettings(_Section):
 
 class StatusSettings(_Section):
     exact_positions: int = Field(default=10, ge=0, le=100)
-    max_staleness_s: float = Field(default=300.0, gt=0, le=86_400)
+    max_staleness_s: float = Field(default=900.0, gt=0, le=86_400)
     progress_interval_s: float = Field(default=5.0, ge=1, le=600)
     preview_interval_s: float = Field(default=15.0, ge=1, le=3600)
     channel_requests: int = Field(default=4, ge=1, le=50)
@@ -331,15 +328,15 @@ def load_settings(path: Path | None = None) -> Settings:
     """
     toml_path = DEFAULT_CONFIG_PATH if path is None else path
     file_values = _read_toml(toml_path, explicit=path is not None)
-    _check_environment_names(os.environ)
+    check_environment_names(os.environ, Settings)
     Settings._file_values = file_values
     try:
         return Settings()
     except ValidationError as exc:
         shown_path = toml_path if file_values is not None else None
-        raise ConfigError(_describe_validation_error(exc, shown_path)) from None
+        raise ConfigError(describe_validation_error(exc, shown_path)) from None
     except SettingsError as exc:
-        raise ConfigError(_describe_settings_error(exc)) from None
+        raise ConfigError(describe_settings_error(exc, Settings)) from None
     finally:
         Settings._file_values = None
 
@@ -369,153 +366,3 @@ def _read_toml(path: Path, *, explicit: bool) -> dict[str, Any] | None:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}; fix the syntax at that line") from None
-
-
-def _check_environment_names(environ: Mapping[str, str]) -> None:
-    # pydantic-settings reads only the variables it looks for, so a misspelt one would be ignored.
-    known = _environment_names()
-    unknown = [name for name in environ if _is_prefixed(name) and name.upper() not in known]
-    if unknown:
-        raise ConfigError("\n".join(_describe_unknown_variable(name, known) for name in unknown))
-
-
-def _is_prefixed(name: str) -> bool:
-    # pydantic-settings matches names case-insensitively, so imagine_queue__max_attempts counts.
-    return name.upper().startswith(ENV_PREFIX)
-
-
-def _environment_names() -> set[str]:
-    names = set()
-    for field_name, field in Settings.model_fields.items():
-        name = ENV_PREFIX + field_name.upper()
-        names.add(name)
-        if isinstance(field.annotation, type) and issubclass(field.annotation, _Section):
-            names.update(f"{name}__{key.upper()}" for key in field.annotation.model_fields)
-    return names
-
-
-def _describe_unknown_variable(name: str, known: set[str]) -> str:
-    suffixes = [known_name.removeprefix(ENV_PREFIX) for known_name in known]
-    guesses = difflib.get_close_matches(name.upper().removeprefix(ENV_PREFIX), suffixes, 1, 0.8)
-    if guesses:
-        return (
-            f"environment variable {name}: unknown setting; rename it to {ENV_PREFIX}{guesses[0]} "
-            f"(a section and its key are joined with two underscores)"
-        )
-    return (
-        f"environment variable {name}: unknown setting; unset it or name a setting as "
-        f"{ENV_PREFIX}<SECTION>__<KEY>, such as IMAGINE_QUEUE__MAX_ATTEMPTS "
-        f"(config.example.toml lists every section and key)"
-    )
-
-
-def _describe_settings_error(exc: SettingsError) -> str:
-    # pydantic-settings raises SettingsError when a variable of a list or table is not JSON, and
-    # names only the top-level field, as in 'error parsing value for field "backends"'.
-    match = re.search(r'field "([^"]+)"', str(exc))
-    field_name = match.group(1).upper() if match else ""
-    candidates = [
-        name for name in os.environ if _is_prefixed(name) and _env_parts(name)[0] == field_name
-    ]
-    if not candidates:
-        return f"the environment: {exc}; check the {ENV_PREFIX}* variables"
-    culprits = [
-        name
-        for name in candidates
-        if _takes_json(_env_parts(name)) and not _is_json(os.environ[name])
-    ]
-    return "\n".join(_describe_json_variable(name) for name in culprits or candidates)
-
-
-def _env_parts(name: str) -> list[str]:
-    return name.upper().removeprefix(ENV_PREFIX).split("__")
-
-
-def _takes_json(parts: list[str]) -> bool:
-    field = Settings.model_fields.get(parts[0].lower())
-    annotation = field.annotation if field is not None else None
-    if len(parts) == 2 and isinstance(annotation, type) and issubclass(annotation, _Section):
-        key = annotation.model_fields.get(parts[1].lower())
-        annotation = key.annotation if key is not None else None
-    elif len(parts) > 1:
-        return False
-    is_model = isinstance(annotation, type) and issubclass(annotation, BaseModel)
-    return is_model or get_origin(annotation) is list
-
-
-def _is_json(text: str) -> bool:
-    try:
-        json.loads(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _describe_json_variable(name: str) -> str:
-    parts = _env_parts(name)
-    # A whole [discord] table or backend list may contain a token or password.
-    hidden = any(part.lower() in SECRET_KEYS for part in parts) or parts in (
-        ["DISCORD"],
-        ["BACKENDS"],
-    )
-    shown = HIDDEN if hidden else repr(os.environ[name])
-    if parts == ["BACKENDS"]:
-        example = 'a JSON list such as [{"name": "gpu-1", "url": "http://127.0.0.1:7860"}]'
-    elif len(parts) == 1:
-        example = f"a JSON object of [{parts[0].lower()}] keys, or set one key with {name}__<KEY>"
-    else:
-        example = "a JSON list such as [123456789012345678]"
-    return f"environment variable {name}: invalid value {shown}: not valid JSON; give {example}"
-
-
-def _describe_validation_error(exc: ValidationError, toml_path: Path | None) -> str:
-    lines = []
-    for error in exc.errors(include_url=False):
-        location = [str(part) for part in error["loc"]]
-        key = _dotted_key(location)
-        source = _source_of(location, toml_path)
-        if error["type"] == "extra_forbidden":
-            lines.append(
-                f"{source}: unknown key {key!r}; remove it or fix its spelling "
-                f"(config.example.toml lists every key)"
-            )
-            continue
-        value = error.get("input")
-        hidden = bool(location) and location[-1] in SECRET_KEYS
-        shown = HIDDEN if hidden else repr(_redact_secrets(value))
-        message = error["msg"].removeprefix("Value error, ")
-        lines.append(f"{source}: invalid value {shown} for {key!r}: {message}; fix it in {source}")
-    return "\n".join(lines)
-
-
-def _redact_secrets(value: Any) -> Any:
-    """Return ``value`` with the values of ``token`` and ``password`` keys hidden, at any depth."""
-    if isinstance(value, Mapping):
-        return {
-            key: HIDDEN if key in SECRET_KEYS else _redact_secrets(item)
-            for key, item in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [_redact_secrets(item) for item in value]
-    return value
-
-
-def _dotted_key(location: list[str]) -> str:
-    parts: list[str] = []
-    for part in location:
-        if part.isdigit() and parts:
-            parts[-1] = f"{parts[-1]}[{part}]"
-        else:
-            parts.append(part)
-    return ".".join(parts) or "(top level)"
-
-
-def _source_of(location: list[str], toml_path: Path | None) -> str:
-    names = [part for part in location if not part.isdigit()]
-    for depth in range(len(names), 0, -1):
-        env_name = ENV_PREFIX + "__".join(names[:depth]).upper()
-        if env_name in os.environ:
-            return f"environment variable {env_name}"
-    if names[:2] == ["discord", "token"] and "DISCORD_TOKEN" in os.environ:
-        return "environment variable DISCORD_TOKEN"
-    return str(toml_path) if toml_path is not None else "the environment"

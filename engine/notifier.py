@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -54,7 +55,7 @@ class StatusPolicy:
     """When a status message is worth an edit."""
 
     exact_positions: int = 10
-    max_staleness_s: float = 300.0
+    max_staleness_s: float = 900.0
     progress_interval_s: float = 5.0
     preview_interval_s: float = 15.0
     debounce_s: float = 0.02
@@ -107,6 +108,8 @@ class StatusNotifier:
         self._progress: dict[int, tuple[int, int, bytes | None]] = {}
         self._dirty = asyncio.Event()
         self._queue_changed = True
+        # Status edits sent, by why they were due: for logs and benchmarks.
+        self.edits: Counter[str] = Counter()
 
     def queue_changed(self) -> None:
         self._queue_changed = True
@@ -280,9 +283,22 @@ class StatusNotifier:
         )
         sent = view if attach else replace(view, preview=None)
         await self.sender.send_status(job, sent, via_token=via_token)
+        self.edits[self._reason(tracked.shown, sent)] += 1
         tracked.shown, tracked.shown_at = sent, now
         if attach:
             tracked.preview_shown_at = now
+
+    def _reason(self, shown: StatusView | None, sent: StatusView) -> str:
+        if shown is None or shown.kind is not sent.kind:
+            return "state"
+        if sent.kind is StatusKind.RUNNING:
+            return "progress"
+        exact = self.policy.exact_positions
+        if sent.ahead <= exact:
+            return "exact"
+        if crossed_round_step(shown.ahead, sent.ahead, exact):
+            return "round_step"
+        return "stale"
 
     def token_fresh(self, job: Job) -> bool:
         """Return whether the job's interaction token may still be used, with a safety margin."""

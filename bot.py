@@ -49,11 +49,11 @@ class ImagineBot(commands.Bot):
     async def setup_hook(self) -> None:
         from cogs.delivery import DiscordDelivery
         from cogs.results import ResultButton
-        from cogs.views import CancelButton, WhereAmIButton
+        from cogs.views import StatusButton
 
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        self.add_dynamic_items(WhereAmIButton, CancelButton, ResultButton)
+        self.add_dynamic_items(StatusButton, ResultButton)
         delivery = DiscordDelivery(self, self.service)
         self.service.attach(delivery, delivery)
         self.tree.on_error = self._on_app_command_error

@@ -172,14 +172,7 @@ class BackendWorker:
         try:
             since = self._current_since = await self._job_timestamp_floor()
         except BackendUnreachableError as exc:
-            await self._store.release(job.id)
-            _log.warning(
-                "job %d: backend %s unreachable (%s); back in the queue, retrying in %.0f s",
-                job.id,
-                self.name,
-                exc,
-                self._backoff_s,
-            )
+            await self._release_unreachable(job, exc)
             raise _Retry from exc
         try:
             return await self._run_on_backend(params, request)
@@ -197,14 +190,7 @@ class BackendWorker:
                 if requeued.status.is_terminal:
                     self._background.spawn(self.events.job_finished(requeued))
             else:
-                await self._store.release(job.id)
-                _log.warning(
-                    "job %d: backend %s unreachable (%s); back in the queue, retrying in %.0f s",
-                    job.id,
-                    self.name,
-                    exc,
-                    self._backoff_s,
-                )
+                await self._release_unreachable(job, exc)
             raise _Retry from exc
         except BackendServerError as exc:
             if exc.retryable:
@@ -240,6 +226,17 @@ class BackendWorker:
         except OSError as exc:
             # Only an upscale reads a file: its source image was removed from the image store.
             return f"The source image is gone ({exc.strerror}), so it cannot be upscaled."
+
+    async def _release_unreachable(self, job: Job, exc: SDError) -> None:
+        """Put a job that never reached the backend back at the head of the queue."""
+        await self._store.release(job.id)
+        _log.warning(
+            "job %d: backend %s unreachable (%s); back in the queue, retrying in %.0f s",
+            job.id,
+            self.name,
+            exc,
+            self._backoff_s,
+        )
 
     async def _run_on_backend(
         self, params: GenerationParams, request: Txt2ImgRequest

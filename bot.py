@@ -214,6 +214,7 @@ def _parser() -> argparse.ArgumentParser:
         ("run", "run the bot (offline demo when no Discord token is configured)"),
         ("sync", "upload the slash commands to Discord"),
         ("demo", "run the bot against an offline Discord and replay real requests"),
+        ("check", "check the config, the Discord token's format and every backend"),
     ):
         sub = commands_.add_parser(name, help=help_text)
         sub.add_argument(
@@ -302,6 +303,10 @@ def _describe_listen_error(exc: OSError, host: str, port: int) -> str:
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "check":
+        from checks import run_checks
+
+        return run_checks(settings, config_path=args.config)
     token = settings.discord.token.get_secret_value() if settings.discord.token else None
     if args.command == "demo" or (args.command == "run" and token is None):
         from demo import run_demo_command

@@ -56,7 +56,7 @@ class ImagineBot(commands.Bot):
         self.add_dynamic_items(StatusButton, ResultButton)
         delivery = DiscordDelivery(self, self.service)
         self.service.attach(delivery, delivery)
-        self.tree.on_error = self._on_app_command_error
+        self.tree.error(self._on_app_command_error)
 
     async def _on_app_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError

@@ -148,3 +148,12 @@ async def test_redelivery_after_crash_does_not_post_twice(harness) -> None:
 
     posts = [m for m in harness.channel.history() if m.attachments]
     assert [m.id for m in posts] == [job.result_message_id]
+
+
+async def test_imagine_storage_failure_gets_a_reply(idle_harness) -> None:
+    await idle_harness.service.store.close()
+
+    result = await idle_harness.member("alice").slash(idle_harness.channel, "imagine", prompt="x")
+
+    assert result.ephemeral
+    assert "could not store your request" in result.response.content

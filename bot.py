@@ -14,6 +14,7 @@ import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import discord
@@ -152,15 +153,36 @@ async def run_bot(settings: Settings, token: str) -> None:
             # workers start only after it: a job finished earlier must have somewhere to go.
             await bot.login(token)
             await service.start()
+            dashboard = await start_dashboard(settings, service)
             client_task = asyncio.create_task(bot.connect())
             stop_task = asyncio.create_task(stop.wait())
             await asyncio.wait({client_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
             _log.info("stopping: the running job goes back to the queue")
             await service.stop(settings.queue.shutdown_grace_s)
+            if dashboard is not None:
+                await dashboard.stop()
             await bot.close()
             stop_task.cancel()
             if client_task.done() and not client_task.cancelled():
                 client_task.result()
+
+
+async def start_dashboard(settings: Settings, service: QueueService) -> Any:
+    """Serve the dashboard when it is enabled; return its server, or None."""
+    if not settings.dashboard.enabled:
+        return None
+    from dashboard import DashboardServer
+
+    assert settings.dashboard.token is not None
+    server = DashboardServer(
+        service,
+        token=settings.dashboard.token.get_secret_value(),
+        host=settings.dashboard.host,
+        port=settings.dashboard.port,
+    )
+    await server.start()
+    _log.info("dashboard at %s (it needs the dashboard token)", server.url)
+    return server
 
 
 async def sync_commands(settings: Settings, token: str, guild_id: int | None) -> list[str]:

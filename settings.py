@@ -228,6 +228,22 @@ class LimitsSettings(_Section):
         return self
 
 
+class DashboardSettings(_Section):
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    token: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _check_token(self) -> DashboardSettings:
+        if self.enabled and (self.token is None or len(self.token.get_secret_value()) < 16):
+            raise ValueError(
+                "the dashboard is enabled without a token of at least 16 characters; set "
+                "dashboard.token (or IMAGINE_DASHBOARD__TOKEN) to a long random string"
+            )
+        return self
+
+
 class StatusSettings(_Section):
     exact_positions: int = Field(default=10, ge=0, le=100)
     max_staleness_s: float = Field(default=900.0, gt=0, le=86_400)
@@ -273,6 +289,7 @@ class Settings(BaseSettings):
     queue: QueueSettings = Field(default_factory=QueueSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     status: StatusSettings = Field(default_factory=StatusSettings)
+    dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
 
     # Set only while load_settings() builds an instance. pydantic-settings calls

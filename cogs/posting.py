@@ -55,7 +55,12 @@ class ResultPoster:
         self.service = service
 
     async def post(self, job: Job) -> Posted:
-        """Deliver ``job``'s images once; never raises for a refusal Discord can give."""
+        """Deliver ``job``'s images once, falling back on missing access and closed DMs.
+
+        Raises:
+            discord.HTTPException: any other error, such as a Discord outage; the job stays
+                undelivered and is tried again at the next start.
+        """
         limit = job.attachment_size_limit or DEFAULT_UPLOAD_LIMIT
         for _ in range(MAX_SHRINKS):
             try:

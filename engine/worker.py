@@ -196,7 +196,7 @@ class BackendWorker:
             if exc.retryable:
                 await self._store.release(job.id)
                 _log.warning(
-                    "job %d: backend %s answered %s; back in the queue, retrying in %.0f s",
+                    "job %d: backend %s returned HTTP %s; back in the queue, retrying in %.0f s",
                     job.id,
                     self.name,
                     exc.status,

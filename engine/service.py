@@ -47,6 +47,7 @@ class QueueService:
         pacing: PacingLimits | None = None,
         status_policy: StatusPolicy | None = None,
         clock: Callable[[], float] = time.time,
+        redeliver_every_s: float = 60.0,
     ) -> None:
         self.store = store
         self.images = images
@@ -60,6 +61,8 @@ class QueueService:
         self._workers: list[BackendWorker] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._background = BackgroundTasks()
+        self._redeliver_every_s = redeliver_every_s
+        self._redelivering: set[int] = set()
         self._max_queued_per_user = max_queued_per_user
         self._cooldown_s = cooldown_s
         # Wall-clock time for interaction token ages and ETAs; tests can put Discord's clock here.
@@ -115,6 +118,7 @@ class QueueService:
             self._workers.append(worker)
             self._tasks.append(asyncio.create_task(worker.run(), name=f"worker-{backend.name}"))
         self._tasks.append(asyncio.create_task(self.notifier.run(), name="status-notifier"))
+        self._tasks.append(asyncio.create_task(self._redeliver_loop(), name="redelivery"))
         self._background.spawn(self.refresh_samplers())
 
     async def stop(self, grace_s: float = 10.0) -> None:
@@ -157,6 +161,29 @@ class QueueService:
         await self.notifier.release(job_id)
         self.notifier.queue_changed()
         return cancelled
+
+    async def _redeliver_loop(self) -> None:
+        """Retry outcomes whose delivery failed (a Discord outage, say) while the bot runs.
+
+        A job finished more than one interval ago and still undelivered had its delivery fail;
+        posts carry a nonce and are looked up first, so a retry does not post twice.
+        """
+        while True:
+            await asyncio.sleep(self._redeliver_every_s)
+            now = time.time()
+            for job in await self.store.undelivered():
+                finished_at = job.finished_at if job.finished_at is not None else now
+                if job.id in self._redelivering or now - finished_at < self._redeliver_every_s:
+                    continue
+                _log.warning("job %d: delivering its outcome again after a failure", job.id)
+                self._redelivering.add(job.id)
+                self._background.spawn(self._redeliver(job))
+
+    async def _redeliver(self, job: Job) -> None:
+        try:
+            await self.events.job_finished(job)
+        finally:
+            self._redelivering.discard(job.id)
 
     def backends_down(self) -> list[str]:
         """Return the names of the backends whose worker cannot reach them now."""

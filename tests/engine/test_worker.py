@@ -114,3 +114,47 @@ async def test_service_stop_returns_running_job_to_queue(queue) -> None:
     stopped = await queue.store.get(job.id)
     assert stopped.status is JobStatus.QUEUED
     assert (await queue.store.tasks_ahead(job.id)) == 0
+
+
+async def test_failed_delivery_is_retried_while_running(tmp_path) -> None:
+    import aiohttp
+
+    from engine import Backend, ImageStore, QueueService
+    from sdclient import SDClient
+    from tests.engine.conftest import RecordingEvents
+
+    class FlakyEvents(RecordingEvents):
+        failures = 1
+
+        async def job_finished(self, job) -> None:
+            if self.failures:
+                self.failures -= 1
+                raise RuntimeError("Discord is down")
+            await super().job_finished(job)
+
+    async with FakeWebUI(speed=5000.0) as webui, aiohttp.ClientSession() as session:
+        from storage import JobStore
+
+        store = await JobStore.open(tmp_path / "q.db")
+        service = QueueService(
+            store, [Backend("gpu", SDClient(session, webui.url))], ImageStore(tmp_path / "i"),
+            redeliver_every_s=0.2,
+        )
+        events = FlakyEvents(store=store)
+        service.events = events
+        await service.start()
+        try:
+            from engine import GenerationParams
+            from storage import NewJob
+
+            params = GenerationParams("p", "", 64, 64, 4, 7.0, 1, "Euler a", 1).to_dict()
+            job, _ = await service.enqueue(NewJob(user_id=1, channel_id=2, guild_id=3, params=params))
+            for _ in range(200):
+                if events.finished:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            await service.stop(grace_s=1)
+            await store.close()
+
+    assert [finished.id for finished in events.finished] == [job.id]

@@ -29,7 +29,7 @@ from storage import JobStore, StorageError
 
 _log = logging.getLogger("bot")
 
-EXTENSIONS = ("cogs.imagine", "cogs.jobs", "cogs.queue")
+EXTENSIONS = ("cogs.admin", "cogs.imagine", "cogs.jobs", "cogs.queue")
 EXIT_CONFIG_ERROR = 2
 DESCRIPTION = "A Discord bot that puts a Stable Diffusion WebUI behind a fair, persistent queue."
 

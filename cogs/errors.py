@@ -22,7 +22,7 @@ async def reply_to_error(
     """Answer ``interaction`` once with what went wrong; log what the member cannot fix."""
     original = getattr(error, "original", error)
     if isinstance(error, app_commands.CheckFailure):
-        text = "You cannot use this command here."
+        text = str(error) or "You cannot use this command here."
     elif isinstance(original, StorageError):
         _log.error("command %s failed in storage: %s", _name(interaction), original)
         text = "The queue could not store your request. Try again in a minute."

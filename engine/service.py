@@ -58,6 +58,8 @@ class QueueService:
         self._upscalers: dict[str, list[str]] = {}
         self._backoff = (backoff_initial_s, backoff_max_s)
         self._wakes = [asyncio.Event() for _ in self.backends]
+        self._resumed = asyncio.Event()
+        self._resumed.set()
         self._workers: list[BackendWorker] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._background = BackgroundTasks()
@@ -111,6 +113,7 @@ class QueueService:
                 self.events,
                 wake,
                 self.notifier,
+                self._resumed,
                 self.estimator,
                 backoff_initial_s=self._backoff[0],
                 backoff_max_s=self._backoff[1],
@@ -148,6 +151,8 @@ class QueueService:
             wake.set()
         _log.info("job %d queued by user %d with %d tasks ahead", stored.id, job.user_id, ahead)
         self.notifier.record_shown(stored.id, ahead)
+        # Under the fair policy a new job can move others back; a recount finds out.
+        self.notifier.queue_changed()
         return stored, ahead
 
     async def cancel(self, job_id: int) -> Job | None:
@@ -189,7 +194,34 @@ class QueueService:
         """Return the names of the backends whose worker cannot reach them now."""
         return [worker.name for worker in self._workers if worker.down_since is not None]
 
+    @property
+    def paused(self) -> bool:
+        return not self._resumed.is_set()
+
+    def pause(self) -> None:
+        """Let running jobs finish, then start no new one until resume()."""
+        self._resumed.clear()
+        self.notifier.queue_changed()
+        _log.info("queue paused")
+
+    def resume(self) -> None:
+        self._resumed.set()
+        for wake in self._wakes:
+            wake.set()
+        self.notifier.queue_changed()
+        _log.info("queue resumed")
+
+    async def retry(self, job_id: int) -> Job:
+        """Queue a failed job again, keeping its id and status message."""
+        job = await self.store.retry(job_id)
+        for wake in self._wakes:
+            wake.set()
+        self.notifier.queue_changed()
+        return job
+
     def _hold_reason(self) -> str | None:
+        if self.paused:
+            return "The queue is paused by an admin; your job waits and starts when it resumes."
         if self._workers and len(self.backends_down()) == len(self._workers):
             return (
                 "The image server is not reachable right now; your job waits and starts "

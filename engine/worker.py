@@ -52,6 +52,7 @@ class BackendWorker:
         events: JobEvents,
         wake: asyncio.Event,
         notifier: StatusNotifier,
+        resumed: asyncio.Event,
         estimator: DurationEstimator,
         *,
         backoff_initial_s: float = 1.0,
@@ -64,6 +65,7 @@ class BackendWorker:
         self._images = images
         self._wake = wake
         self._notifier = notifier
+        self._resumed = resumed
         self._estimator = estimator
         self._backoff_initial_s = backoff_initial_s
         self._backoff_max_s = backoff_max_s
@@ -78,6 +80,8 @@ class BackendWorker:
         """Process jobs until cancelled, sleeping on the wake event while the queue is empty."""
         _log.info("worker %s started", self.name)
         while True:
+            # Set while the queue runs; an admin's pause lets the current job finish first.
+            await self._resumed.wait()
             # Cleared before the claim, so an enqueue between the claim and the wait still wakes us.
             self._wake.clear()
             job = await self._store.claim(self.name)

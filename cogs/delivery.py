@@ -128,7 +128,7 @@ class DiscordDelivery:
             paced = True
         channel_id = job.status_channel_id or job.channel_id
         if paced:
-            await self.service.pacer.acquire(channel_id=channel_id)
+            await self.service.pacer.acquire(channel_id=channel_id, urgent=True)
         message = self.bot.get_partial_messageable(channel_id).get_partial_message(
             job.status_message_id
         )

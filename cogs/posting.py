@@ -122,7 +122,7 @@ class ResultPoster:
 
     async def _send_to_channel(self, job: Job, message: dict[str, Any]) -> discord.Message | None:
         channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
-        await self.service.pacer.acquire(channel_id=job.channel_id)
+        await self.service.pacer.acquire(channel_id=job.channel_id, urgent=True)
         try:
             # With enforce_nonce, which discord.py sends along, Discord returns the first
             # message again instead of posting a second one when a post is repeated soon after.

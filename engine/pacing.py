@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
@@ -61,6 +62,7 @@ class Pacer:
         self._global = TokenBucket(limits.global_requests_per_s, 1.0, clock)
         self._channels: dict[Hashable, TokenBucket] = {}
         self._tokens: dict[Hashable, TokenBucket] = {}
+        self._urgent: Counter[Hashable] = Counter()
 
     def wait_s(self, *, channel_id: int | None = None, token_key: Hashable | None = None) -> float:
         """Return how long a request on that route must wait, without reserving anything."""
@@ -71,13 +73,35 @@ class Pacer:
             bucket.take()
 
     async def acquire(
-        self, *, channel_id: int | None = None, token_key: Hashable | None = None
+        self,
+        *,
+        channel_id: int | None = None,
+        token_key: Hashable | None = None,
+        urgent: bool = False,
     ) -> None:
-        """Wait until a request on that route may go out, and count it."""
-        # Polling is right here: the bucket refills with time, not on an event.
-        while (delay_s := self.wait_s(channel_id=channel_id, token_key=token_key)) > 0:  # noqa: ASYNC110
-            await asyncio.sleep(delay_s)
+        """Wait until a request on that route may go out, and count it.
+
+        An ``urgent`` request (a finished image, its final status) goes before the others
+        waiting for the same channel, so position updates never hold a result back.
+        """
+        if urgent and channel_id is not None:
+            self._urgent[channel_id] += 1
+        try:
+            while True:
+                delay_s = self.wait_s(channel_id=channel_id, token_key=token_key)
+                yields = not urgent and channel_id is not None and self._urgent[channel_id] > 0
+                if delay_s <= 0 and not yields:
+                    break
+                # Polling is right here: the bucket refills with time, not on an event.
+                await asyncio.sleep(delay_s if delay_s > 0 else self._yield_s())
+        finally:
+            if urgent and channel_id is not None:
+                self._urgent[channel_id] -= 1
         self.take(channel_id=channel_id, token_key=token_key)
+
+    def _yield_s(self) -> float:
+        # How long a routine request steps aside for an urgent one: one token's refill time.
+        return self.limits.channel_window_s / self.limits.channel_requests
 
     def forget_token(self, token_key: Hashable) -> None:
         self._tokens.pop(token_key, None)

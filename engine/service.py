@@ -64,7 +64,7 @@ class QueueService:
         self._tasks: list[asyncio.Task[None]] = []
         self._background = BackgroundTasks()
         self._redeliver_every_s = redeliver_every_s
-        self._redelivering: set[int] = set()
+        self._deliveries = _TrackedEvents(self)
         self._max_queued_per_user = max_queued_per_user
         self._cooldown_s = cooldown_s
         # Wall-clock time for interaction token ages and ETAs; tests can put Discord's clock here.
@@ -103,14 +103,14 @@ class QueueService:
         for job in report.failed:
             _log.warning("job %d failed after too many interruptions", job.id)
         for job in await self.store.undelivered():
-            self._background.spawn(self.events.job_finished(job))
+            self._background.spawn(self._deliveries.job_finished(job))
         for backend, wake in zip(self.backends, self._wakes, strict=True):
             worker = BackendWorker(
                 backend.name,
                 backend.client,
                 self.store,
                 self.images,
-                self.events,
+                self._deliveries,
                 wake,
                 self.notifier,
                 self._resumed,
@@ -178,17 +178,13 @@ class QueueService:
             now = time.time()
             for job in await self.store.undelivered():
                 finished_at = job.finished_at if job.finished_at is not None else now
-                if job.id in self._redelivering or now - finished_at < self._redeliver_every_s:
+                if (
+                    self._deliveries.in_flight(job.id)
+                    or now - finished_at < self._redeliver_every_s
+                ):
                     continue
                 _log.warning("job %d: delivering its outcome again after a failure", job.id)
-                self._redelivering.add(job.id)
-                self._background.spawn(self._redeliver(job))
-
-    async def _redeliver(self, job: Job) -> None:
-        try:
-            await self.events.job_finished(job)
-        finally:
-            self._redelivering.discard(job.id)
+                self._background.spawn(self._deliveries.job_finished(job))
 
     def backends_down(self) -> list[str]:
         """Return the names of the backends whose worker cannot reach them now."""
@@ -252,3 +248,30 @@ class QueueService:
                 self._upscalers[backend.name] = await backend.client.upscalers()
             except SDError as exc:
                 _log.warning("backend %s: sampler list unavailable (%s)", backend.name, exc)
+
+
+class _TrackedEvents:
+    """The service's events, as the workers see them: looked up at each call, deliveries tracked.
+
+    The lookup lets attach() come after the workers exist; the tracking keeps the redelivery
+    loop from delivering a job whose first delivery is only slow, not failed.
+    """
+
+    def __init__(self, service: QueueService) -> None:
+        self._service = service
+        self._delivering: set[int] = set()
+
+    def in_flight(self, job_id: int) -> bool:
+        return job_id in self._delivering
+
+    async def job_started(self, job: Job) -> None:
+        await self._service.events.job_started(job)
+
+    async def job_finished(self, job: Job) -> None:
+        if job.id in self._delivering:
+            return
+        self._delivering.add(job.id)
+        try:
+            await self._service.events.job_finished(job)
+        finally:
+            self._delivering.discard(job.id)

@@ -53,3 +53,22 @@ def test_pacer_token_route_skips_global_bucket() -> None:
     pacer.take(token_key="a")
     assert pacer.wait_s(token_key="a") > 0
     assert pacer.wait_s(token_key="b") == 0
+
+
+async def test_pacer_urgent_request_goes_first() -> None:
+    import asyncio
+
+    pacer = Pacer(PacingLimits(channel_requests=1, channel_window_s=0.2))
+    pacer.take(channel_id=1)
+    order: list[str] = []
+
+    async def request(name: str, urgent: bool) -> None:
+        await pacer.acquire(channel_id=1, urgent=urgent)
+        order.append(name)
+
+    routine = asyncio.create_task(request("status edit", False))
+    await asyncio.sleep(0.05)
+    await request("result post", True)
+    await routine
+
+    assert order == ["result post", "status edit"]

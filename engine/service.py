@@ -48,6 +48,7 @@ class QueueService:
         status_policy: StatusPolicy | None = None,
         clock: Callable[[], float] = time.time,
         redeliver_every_s: float = 60.0,
+        health_every_s: float = 15.0,
     ) -> None:
         self.store = store
         self.images = images
@@ -64,6 +65,7 @@ class QueueService:
         self._tasks: list[asyncio.Task[None]] = []
         self._background = BackgroundTasks()
         self._redeliver_every_s = redeliver_every_s
+        self._health_every_s = health_every_s
         self._deliveries = _TrackedEvents(self)
         self._max_queued_per_user = max_queued_per_user
         self._cooldown_s = cooldown_s
@@ -122,6 +124,7 @@ class QueueService:
             self._tasks.append(asyncio.create_task(worker.run(), name=f"worker-{backend.name}"))
         self._tasks.append(asyncio.create_task(self.notifier.run(), name="status-notifier"))
         self._tasks.append(asyncio.create_task(self._redeliver_loop(), name="redelivery"))
+        self._tasks.append(asyncio.create_task(self._health_loop(), name="backend-health"))
         self._background.spawn(self.refresh_samplers())
 
     async def stop(self, grace_s: float = 10.0) -> None:
@@ -166,6 +169,14 @@ class QueueService:
         await self.notifier.release(job_id)
         self.notifier.queue_changed()
         return cancelled
+
+    async def _health_loop(self) -> None:
+        """Mark idle backends up or down, so an outage shows before a job runs into it."""
+        while True:
+            await asyncio.sleep(self._health_every_s)
+            for worker in self._workers:
+                if worker.current_job is None:
+                    await worker.check_health()
 
     async def _redeliver_loop(self) -> None:
         """Retry outcomes whose delivery failed (a Discord outage, say) while the bot runs.

@@ -144,6 +144,25 @@ class BackendWorker:
             self._background.spawn(self.events.job_finished(finished))
         self._notifier.queue_changed()
 
+    async def check_health(self) -> None:
+        """Ask the backend for its progress and mark it up or down by the answer."""
+        try:
+            await self.client.progress(retry=False)
+        except BackendUnreachableError as exc:
+            if self.down_since is None:
+                _log.warning("backend %s is down: %s", self.name, exc)
+                self.down_since = time.time()
+                self._notifier.queue_changed()
+            return
+        except SDError:
+            return
+        if self.down_since is not None:
+            _log.info("backend %s is back after %.0f s", self.name, time.time() - self.down_since)
+            self.down_since = None
+            self._notifier.queue_changed()
+            # Jobs may have waited for this backend; look for one now, not at the next enqueue.
+            self._wake.set()
+
     async def interrupt(self, job_id: int) -> bool:
         """Stop ``job_id`` at the backend if it is the job running there; return whether it was.
 

@@ -57,3 +57,38 @@ async def test_backend_dying_mid_job_hands_job_to_other(tmp_path: Path) -> None:
     after_failure = [request["prompt"] for request in survivor.requests][1:]
     assert after_failure[0] == doomed_job
     assert after_failure == sorted(after_failure)
+
+
+async def test_health_loop_marks_idle_backend_down_and_up(tmp_path: Path) -> None:
+    webui = FakeWebUI(speed=2000.0)
+    await webui.start()
+    port = int(webui.url.rsplit(":", 1)[1])
+    async with aiohttp.ClientSession() as session:
+        store = await JobStore.open(tmp_path / "q.db")
+        service = QueueService(
+            store,
+            [Backend("gpu", SDClient(session, webui.url))],
+            ImageStore(tmp_path / "images"),
+            health_every_s=0.05,
+        )
+        service.events = RecordingEvents(store=store)
+        await service.start()
+        try:
+            await webui.stop()
+            for _ in range(100):
+                if service.backends_down():
+                    break
+                await asyncio.sleep(0.02)
+            down = service.backends_down()
+            async with FakeWebUI(port=port, speed=2000.0):
+                for _ in range(100):
+                    if not service.backends_down():
+                        break
+                    await asyncio.sleep(0.02)
+                up_again = service.backends_down()
+        finally:
+            await service.stop(grace_s=1)
+            await store.close()
+
+    assert down == ["gpu"]
+    assert up_again == []

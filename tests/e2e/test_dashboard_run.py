@@ -58,7 +58,11 @@ async def test_run_serves_dashboard_with_token(tmp_path: Path) -> None:
                     overview = await allowed.json()
         finally:
             bot.send_signal(signal.SIGTERM)
-            output, _ = await asyncio.wait_for(bot.communicate(), timeout=30)
+            try:
+                output, _ = await asyncio.wait_for(bot.communicate(), timeout=30)
+            except TimeoutError:
+                bot.kill()
+                raise
 
     assert refused_status == 401
     assert allowed_status == 200

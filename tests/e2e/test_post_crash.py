@@ -9,12 +9,17 @@ import signal
 import sys
 from pathlib import Path
 
+import pytest
+
 from fakewebui import FakeWebUI
 from tests.fakediscord import FakeDiscord
 from tests.fakediscord.fixtures import assert_no_violations
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("loopback_bot.py")
+
+
+STARTED: list[asyncio.subprocess.Process] = []
 
 
 async def start_bot(fake: FakeDiscord, webui: FakeWebUI, data_dir: Path, *args: str):
@@ -26,7 +31,7 @@ async def start_bot(fake: FakeDiscord, webui: FakeWebUI, data_dir: Path, *args: 
         IMAGINE_STATUS__CHANNEL_REQUESTS="50",
         IMAGINE_STATUS__CHANNEL_WINDOW_S="1",
     )
-    return await asyncio.create_subprocess_exec(
+    process = await asyncio.create_subprocess_exec(
         sys.executable,
         str(SCRIPT),
         fake.base_url,
@@ -37,6 +42,19 @@ async def start_bot(fake: FakeDiscord, webui: FakeWebUI, data_dir: Path, *args: 
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
+    STARTED.append(process)
+    return process
+
+
+@pytest.fixture(autouse=True)
+async def _kill_leftover_bots():
+    """Kill bot processes a failing test left running."""
+    yield
+    for process in STARTED:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    STARTED.clear()
 
 
 async def test_sigkill_at_post_posts_exactly_once(tmp_path: Path) -> None:

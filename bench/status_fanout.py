@@ -63,7 +63,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def scaled_settings(data_dir: Path, webui_url: str, scale: float) -> Settings:
-    """The default settings with every real-time duration divided by the time scale."""
+    """Return the default settings with every real-time duration divided by the time scale."""
     defaults = StatusSettings()
     status = defaults.model_copy(
         update={
@@ -174,7 +174,7 @@ async def drain(args, fake, service, guild, channel, requests) -> dict[str, Any]
         )
         match = re.search(r"\(job (\d+)\)", interaction.original.content)
         if match is None:
-            # Refused (an option out of range): the member was told, and nothing waits.
+            # Rejected (an option out of range): the member got the reason, and nothing waits.
             rejected += 1
             continue
         message_of[int(match[1])] = interaction.original.id

@@ -46,8 +46,10 @@ class AdminCog(commands.Cog):
     async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
         if is_admin(interaction.user, self.bot.settings.discord):
             return True
-        _log.warning("user %d was refused /%s", interaction.user.id, _name(interaction))
-        # The tree's error handler answers with this message, privately.
+        _log.warning(
+            "rejected /%s from user %d: not an admin", _name(interaction), interaction.user.id
+        )
+        # The tree's error handler replies with this message, visible only to the member.
         raise app_commands.CheckFailure(
             "Only the bot's admins can run this; ask someone with Manage Server."
         )

@@ -64,8 +64,8 @@ class DiscordDelivery:
     async def _find_earlier_post(self, job: Job) -> discord.Message | None:
         """Find the result of a job finished before this process started, if it was posted.
 
-        A crash between posting and recording the post leaves the job undelivered; looking
-        for our own message avoids posting it twice when Discord's nonce window has passed.
+        A crash between posting and recording the post leaves the job undelivered. Looking for
+        our own message avoids a second post once Discord's nonce window has passed.
         """
         if job.finished_at is None or job.finished_at >= self.started_at:
             return None

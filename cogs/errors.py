@@ -19,7 +19,7 @@ GENERIC_REPLY = (
 async def reply_to_error(
     interaction: discord.Interaction, error: app_commands.AppCommandError
 ) -> None:
-    """Answer ``interaction`` once with what went wrong; log what the member cannot fix."""
+    """Reply to ``interaction`` once with what went wrong; log what the member cannot fix."""
     original = getattr(error, "original", error)
     if isinstance(error, app_commands.CheckFailure):
         text = str(error) or "You cannot use this command here."

@@ -1,4 +1,4 @@
-"""The /imagine command: validate, queue, and answer with the number of tasks ahead."""
+"""The /imagine command: validate, queue, and reply with the number of tasks ahead."""
 
 # No ``from __future__ import annotations`` here: the option ranges come from the settings at run
 # time, and discord.py reads them from annotations evaluated when the command is built.
@@ -68,9 +68,9 @@ class ImagineCog(commands.Cog):
 async def queue_request(
     bot: "ImagineBot", interaction: discord.Interaction, params: GenerationParams
 ) -> None:
-    """Queue ``params`` for the member behind ``interaction`` and answer with their place."""
+    """Queue ``params`` for the member behind ``interaction`` and reply with their place."""
     service = bot.service
-    # Queued before answering, so the answer can give the real number of tasks ahead; one
+    # Queued before the reply, so the reply can give the real number of tasks ahead. One
     # SQLite transaction takes milliseconds, well inside Discord's 3-second deadline.
     try:
         job, ahead = await service.enqueue(_new_job(bot, interaction, params))

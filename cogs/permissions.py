@@ -1,4 +1,4 @@
-"""Who counts as an admin of the bot in a guild."""
+"""The admin check for members of a guild."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Get a finished image to its requester: the channel, else the command's reply, else DMs.
 
-Whatever fails, the image stays on disk and the requester is told where it went, so that
+Whatever fails, the image stays on disk and the status message states where it went, so that
 "Where am I?" and /queue mine can hand it over later.
 """
 
@@ -41,7 +41,7 @@ MAX_SHRINKS = 4
 
 @dataclass(frozen=True, slots=True)
 class Posted:
-    """Where the result went, and what the requester should be told about it."""
+    """The message that carries the result, if any, and the note shown to the requester."""
 
     message: discord.Message | None
     note: str | None = None
@@ -68,7 +68,7 @@ class ResultPoster:
             except discord.HTTPException as exc:
                 if exc.status != 413 and exc.code not in TOO_LARGE:
                     raise
-                # The channel allows less than the interaction said; smaller uploads exist.
+                # The channel allows less than the interaction reported, so try a smaller upload.
                 _log.warning(
                     "job %d: upload of up to %d bytes rejected (%s); re-encoding smaller",
                     job.id,

@@ -1,4 +1,4 @@
-"""/queue commands and the answers to "Where am I?"."""
+"""/queue commands and the replies to "Where am I?"."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from . import formatting
 if TYPE_CHECKING:
     from bot import ImagineBot
 
-# The most jobs listed in one answer, to stay under Discord's 2,000 characters.
+# The maximum number of jobs listed in one reply, to stay under Discord's 2,000 characters.
 MAX_LISTED_JOBS = 10
 # Discord takes at most this many attachments on one message.
 MAX_ATTACHMENTS = 10

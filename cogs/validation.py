@@ -23,7 +23,7 @@ _Number = TypeVar("_Number", int, float)
 
 
 class InvalidOptionError(ValueError):
-    """An option value is outside what this bot accepts; the message says what to send instead."""
+    """An option value is outside what this bot accepts; the message states what to send instead."""
 
     def __init__(self, option: str, value: object, message: str) -> None:
         super().__init__(message)

@@ -17,8 +17,8 @@ class StatusButton(
 ):
     """A button of a status message; the custom id carries the action and the job.
 
-    "Where am I?" answers the member who clicks with their exact place, visible only to them.
-    "Cancel" cancels the job for its owner or an admin; anyone else is told no, privately.
+    "Where am I?" replies with the clicking member's exact place, visible only to them.
+    "Cancel" cancels the job for its owner or an admin; anyone else gets a private refusal.
     """
 
     LABELS = {"where": "Where am I?", "cancel": "Cancel"}

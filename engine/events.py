@@ -14,7 +14,7 @@ class JobEvents(Protocol):
         """Show that ``job`` is now running on ``job.backend``."""
 
     async def job_finished(self, job: Job) -> None:
-        """Tell the requester the outcome of a terminal ``job`` and record that they were told."""
+        """Send the requester the outcome of a terminal ``job`` and record the delivery."""
 
 
 class NoEvents:

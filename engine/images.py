@@ -1,4 +1,4 @@
-"""Where finished images live on disk until, and after, they are posted."""
+"""Storage of finished images on disk, before and after they are posted."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Keep every waiting job's status message current at a small, paced cost.
 
-The notifier knows, for each queued and running job, what its status message should show and
+The notifier tracks, for each queued and running job, what its status message should show and
 what it shows now, and decides which edits to send: nearest the front first, exact for the jobs
 nearest the front, at round steps further back, never faster than the pacer allows.
 """
@@ -32,7 +32,7 @@ class StatusKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class StatusView:
-    """What a status message shows; ``eta`` is a unix time (start if queued, end if running)."""
+    """Content of a status message; ``eta`` is a unix time (start if queued, end if running)."""
 
     kind: StatusKind
     ahead: int = 0
@@ -47,7 +47,7 @@ class StatusSender(Protocol):
     """Sends one status edit; the Discord side implements it."""
 
     async def send_status(self, job: Job, view: StatusView, *, via_token: bool) -> None:
-        """Show ``view`` in the job's status message, through its interaction token if told."""
+        """Show ``view`` in the job's status message, through its interaction token if via_token."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from sdclient import Txt2ImgRequest
 
 @dataclass(frozen=True, slots=True)
 class GenerationParams:
-    """What a member asked for, after validation and defaults."""
+    """Parameters a member requested, after validation and defaults."""
 
     prompt: str
     negative_prompt: str

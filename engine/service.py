@@ -1,4 +1,4 @@
-"""The queue as the bot sees it: enqueue, workers per backend, recovery, shutdown."""
+"""The queue service: enqueue, workers per backend, recovery, redelivery and shutdown."""
 
 from __future__ import annotations
 
@@ -181,8 +181,8 @@ class QueueService:
     async def _redeliver_loop(self) -> None:
         """Retry outcomes whose delivery failed (a Discord outage, say) while the bot runs.
 
-        A job finished more than one interval ago and still undelivered had its delivery fail;
-        posts carry a nonce and are looked up first, so a retry does not post twice.
+        A job finished more than one interval ago and still undelivered had its delivery fail.
+        Posts carry a nonce and are looked up first, so a retry does not post twice.
         """
         while True:
             await asyncio.sleep(self._redeliver_every_s)
@@ -262,10 +262,10 @@ class QueueService:
 
 
 class _TrackedEvents:
-    """The service's events, as the workers see them: looked up at each call, deliveries tracked.
+    """The service's events as the workers use them: looked up at each call, deliveries tracked.
 
-    The lookup lets attach() come after the workers exist; the tracking keeps the redelivery
-    loop from delivering a job whose first delivery is only slow, not failed.
+    The lookup lets attach() come after the workers exist. The tracking keeps the redelivery
+    loop from delivering a job whose first delivery is slow rather than failed.
     """
 
     def __init__(self, service: QueueService) -> None:

@@ -72,7 +72,7 @@ class BackendWorker:
         self._backoff_s = backoff_initial_s
         self._background = BackgroundTasks()
         self.current_job: Job | None = None
-        # When the backend stopped answering, or None while it works.
+        # When the backend became unreachable, or None while it works.
         self.down_since: float | None = None
         self._current_since = _NO_TIMESTAMP
 
@@ -145,7 +145,7 @@ class BackendWorker:
         self._notifier.queue_changed()
 
     async def check_health(self) -> None:
-        """Ask the backend for its progress and mark it up or down by the answer."""
+        """Request the backend's progress and mark the backend up or down by the result."""
         try:
             await self.client.progress(retry=False)
         except BackendUnreachableError as exc:
@@ -166,7 +166,7 @@ class BackendWorker:
     async def interrupt(self, job_id: int) -> bool:
         """Stop ``job_id`` at the backend if it is the job running there; return whether it was.
 
-        The backend answers with the partial images, which the worker then discards because the
+        The backend returns the partial images, which the worker then discards because the
         job is no longer running.
         """
         if self.current_job is None or self.current_job.id != job_id:

@@ -114,12 +114,16 @@ async def test_dm_refused_pauses_dms_and_next_reply_explains(harness) -> None:
     ann = harness.member("ann")
     await ann.slash(harness.channel, "notify", setting="on")
     dm_channel_id = ann.user.dm_channel.id
-    harness.env.inject_error("POST", f"/channels/{dm_channel_id}/messages", status=403, code=50007, times=None)
+    harness.env.inject_error(
+        "POST", f"/channels/{dm_channel_id}/messages", status=403, code=50007, times=None
+    )
 
     await ann.slash(harness.channel, "imagine", prompt="first")
     await newest_job(harness)
     _ = harness.env.errors
-    _, second_reply = await slash_first_reply(harness, ann, harness.channel, "imagine", prompt="second")
+    _, second_reply = await slash_first_reply(
+        harness, ann, harness.channel, "imagine", prompt="second"
+    )
 
     assert (await harness.service.store.user_prefs(ann.id)).dm_blocked_at is not None
     assert formatting.DM_BLOCKED_HINT in second_reply

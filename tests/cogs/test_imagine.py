@@ -123,7 +123,9 @@ async def test_imagine_long_prompt_shortened_in_messages(harness) -> None:
 async def test_imagine_batch_posts_grid_and_singles(harness) -> None:
     alice = harness.member("alice")
 
-    await alice.slash(harness.channel, "imagine", prompt="three boats", count=3, width=256, height=256)
+    await alice.slash(
+        harness.channel, "imagine", prompt="three boats", count=3, width=256, height=256
+    )
     job = await harness.wait_delivered(await latest_job_id(harness))
 
     (message,) = [m for m in harness.channel.history() if m.id == job.result_message_id]

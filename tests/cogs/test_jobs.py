@@ -35,7 +35,9 @@ async def test_cancel_someone_elses_job_rejected(idle_harness) -> None:
 
 
 async def test_admin_cancels_member_job(idle_harness) -> None:
-    mods = idle_harness.guild.create_role("mods", permissions=discord.Permissions(manage_guild=True))
+    mods = idle_harness.guild.create_role(
+        "mods", permissions=discord.Permissions(manage_guild=True)
+    )
     ann = idle_harness.member("ann")
     moderator = idle_harness.guild.add_member(idle_harness.env.create_user("mod"), roles=[mods])
     await ann.slash(idle_harness.channel, "imagine", prompt="first")

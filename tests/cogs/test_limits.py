@@ -31,7 +31,9 @@ async def test_thirty_requests_with_cap_three_queue_three(tmp_path, webui) -> No
 async def test_fair_policy_interleaves_members(tmp_path, webui) -> None:
     settings = make_settings(tmp_path, webui.url)
     queue = settings.queue.model_copy(update={"policy": "fair", "max_queued_per_user": 0})
-    async with start_harness(settings.model_copy(update={"queue": queue}), webui, start_workers=False) as harness:
+    async with start_harness(
+        settings.model_copy(update={"queue": queue}), webui, start_workers=False
+    ) as harness:
         ann, bob = harness.member("ann"), harness.member("bob")
         for index in range(3):
             await ann.slash(harness.channel, "imagine", prompt=f"ann {index}")
@@ -46,7 +48,9 @@ async def test_fair_policy_interleaves_members(tmp_path, webui) -> None:
 async def test_cooldown_rejects_quick_second_request(tmp_path, webui) -> None:
     settings = make_settings(tmp_path, webui.url)
     queue = settings.queue.model_copy(update={"cooldown_s": 60.0})
-    async with start_harness(settings.model_copy(update={"queue": queue}), webui, start_workers=False) as harness:
+    async with start_harness(
+        settings.model_copy(update={"queue": queue}), webui, start_workers=False
+    ) as harness:
         ann = harness.member("ann")
         await ann.slash(harness.channel, "imagine", prompt="one")
 

@@ -8,7 +8,9 @@ from tests.cogs.test_status import message_by_id
 
 
 async def finished_result(harness, member, **options):
-    result = await member.slash(harness.channel, "imagine", prompt="a lighthouse", seed=7, **options)
+    result = await member.slash(
+        harness.channel, "imagine", prompt="a lighthouse", seed=7, **options
+    )
     jobs = await harness.service.store.list_jobs(limit=100)
     job = await harness.wait_delivered(max(j.id for j in jobs))
     assert job.status is JobStatus.SUCCEEDED

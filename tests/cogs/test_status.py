@@ -109,11 +109,15 @@ async def test_queue_mine_without_jobs(idle_harness) -> None:
 async def test_running_job_shows_progress_and_preview(tmp_path, webui) -> None:
     from tests.conftest import make_settings, start_harness
 
-    settings = make_settings(tmp_path, webui.url, status={"progress_interval_s": 1, "preview_interval_s": 1})
+    settings = make_settings(
+        tmp_path, webui.url, status={"progress_interval_s": 1, "preview_interval_s": 1}
+    )
     # About 4.6 s for 40 steps, so the 1-second progress polls see several steps.
     webui.speed = 0.5
     async with start_harness(settings, webui) as harness:
-        result = await harness.member("ann").slash(harness.channel, "imagine", prompt="slow", steps=40)
+        result = await harness.member("ann").slash(
+            harness.channel, "imagine", prompt="slow", steps=40
+        )
         await shows(harness, result.response.id, "step ")
 
         async def preview_attached() -> bool:
@@ -121,7 +125,11 @@ async def test_running_job_shows_progress_and_preview(tmp_path, webui) -> None:
             return bool(message.attachments)
 
         await wait_until(preview_attached, timeout_s=15)
-        assert message_by_id(harness, result.response.id).attachments[0].filename.startswith("preview-")
+        assert (
+            message_by_id(harness, result.response.id)
+            .attachments[0]
+            .filename.startswith("preview-")
+        )
         assert "▰" in message_by_id(harness, result.response.id).content
         await shows(harness, result.response.id, "Done.")
         assert message_by_id(harness, result.response.id).attachments == []
@@ -136,7 +144,11 @@ async def test_status_says_when_backend_is_unreachable(tmp_path) -> None:
         port = int(probe.url.rsplit(":", 1)[1])
     settings = make_settings(tmp_path, f"http://127.0.0.1:{port}")
     settings = settings.model_copy(
-        update={"queue": settings.queue.model_copy(update={"backoff_initial_s": 0.1, "backoff_max_s": 0.2})}
+        update={
+            "queue": settings.queue.model_copy(
+                update={"backoff_initial_s": 0.1, "backoff_max_s": 0.2}
+            )
+        }
     )
     webui = FakeWebUI(port=port, speed=2000.0)
     async with start_harness(settings, webui) as harness:

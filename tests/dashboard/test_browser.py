@@ -44,7 +44,10 @@ def chromium() -> str:
     """
     path = shutil.which("chromium")
     if path is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+        for command in (
+            ["apt-get", "update", "-qq"],
+            ["apt-get", "install", "-y", "-qq", "chromium"],
+        ):
             subprocess.run(command, check=False, capture_output=True, timeout=900)
         path = shutil.which("chromium")
     if path is None:

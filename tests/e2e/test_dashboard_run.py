@@ -38,8 +38,15 @@ async def test_run_serves_dashboard_with_token(tmp_path: Path) -> None:
             IMAGINE_DASHBOARD__TOKEN=TOKEN,
         )
         bot = await asyncio.create_subprocess_exec(
-            sys.executable, str(SCRIPT), fake.base_url, fake.gateway_url, "run",
-            cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            sys.executable,
+            str(SCRIPT),
+            fake.base_url,
+            fake.gateway_url,
+            "run",
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
         )
         try:
             await fake.wait_until_connected(timeout_s=30)

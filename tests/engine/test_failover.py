@@ -14,17 +14,31 @@ from storage import JobStatus, JobStore, NewJob
 from tests.engine.conftest import RecordingEvents
 
 PARAMS = GenerationParams(
-    prompt="p", negative_prompt="", width=64, height=64, steps=4, cfg_scale=7.0,
-    seed=1, sampler="Euler a", count=1,
+    prompt="p",
+    negative_prompt="",
+    width=64,
+    height=64,
+    steps=4,
+    cfg_scale=7.0,
+    seed=1,
+    sampler="Euler a",
+    count=1,
 )
 
 
 async def test_backend_dying_mid_job_hands_job_to_other(tmp_path: Path) -> None:
-    async with FakeWebUI(speed=0.5) as doomed, FakeWebUI(speed=0.5) as survivor, aiohttp.ClientSession() as session:
+    async with (
+        FakeWebUI(speed=0.5) as doomed,
+        FakeWebUI(speed=0.5) as survivor,
+        aiohttp.ClientSession() as session,
+    ):
         store = await JobStore.open(tmp_path / "q.db")
         service = QueueService(
             store,
-            [Backend("doomed", SDClient(session, doomed.url)), Backend("survivor", SDClient(session, survivor.url))],
+            [
+                Backend("doomed", SDClient(session, doomed.url)),
+                Backend("survivor", SDClient(session, survivor.url)),
+            ],
             ImageStore(tmp_path / "images"),
             backoff_initial_s=0.05,
             backoff_max_s=0.2,
@@ -33,7 +47,12 @@ async def test_backend_dying_mid_job_hands_job_to_other(tmp_path: Path) -> None:
         service.events = events
         for index in range(4):
             await service.enqueue(
-                NewJob(user_id=index, channel_id=1, guild_id=1, params={**PARAMS.to_dict(), "prompt": f"job {index}"})
+                NewJob(
+                    user_id=index,
+                    channel_id=1,
+                    guild_id=1,
+                    params={**PARAMS.to_dict(), "prompt": f"job {index}"},
+                )
             )
         await service.start()
         try:

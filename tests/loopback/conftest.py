@@ -83,6 +83,10 @@ class start_loopback:  # noqa: N801 - used like a function, as contextlib helper
 
 
 @pytest.fixture
-async def loopback(tmp_path: Path, fake_discord: FakeDiscord, webui: FakeWebUI) -> AsyncIterator[Loopback]:
-    async with start_loopback(fake_discord, loopback_settings(tmp_path, webui.url), webui) as running:
+async def loopback(
+    tmp_path: Path, fake_discord: FakeDiscord, webui: FakeWebUI
+) -> AsyncIterator[Loopback]:
+    async with start_loopback(
+        fake_discord, loopback_settings(tmp_path, webui.url), webui
+    ) as running:
         yield running

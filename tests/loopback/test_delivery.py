@@ -47,7 +47,13 @@ async def test_burst_of_429s_delays_but_loses_nothing(loopback) -> None:
     members = [fake.create_user(f"member-{i}") for i in range(4)]
     for member in members:
         loopback.guild.add_member(member)
-    fake.inject("PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", status=429, count=6, retry_after=0.3)
+    fake.inject(
+        "PATCH",
+        "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}",
+        status=429,
+        count=6,
+        retry_after=0.3,
+    )
     fake.inject("POST", "/channels/{channel_id}/messages", status=429, count=3, retry_after=0.3)
 
     replies = [
@@ -71,7 +77,9 @@ async def test_oversize_image_is_reencoded_not_dropped(loopback) -> None:
     loopback.guild.add_member(ann)
     small = loopback.guild.create_channel("small-uploads", upload_limit=40_000)
 
-    reply = await fake.slash(loopback.guild, small, ann, "imagine", prompt="big and detailed", width=1024, height=1024)
+    reply = await fake.slash(
+        loopback.guild, small, ann, "imagine", prompt="big and detailed", width=1024, height=1024
+    )
     job = await loopback.job(job_id_of(reply), lambda job: job.delivered_at is not None)
 
     posted = fake.message(job.result_message_id)
@@ -84,7 +92,9 @@ async def test_thirty_concurrent_requests_cap_three(tmp_path, fake_discord, webu
     from tests.loopback.conftest import loopback_settings, start_loopback
 
     settings = loopback_settings(tmp_path, webui.url)
-    settings = settings.model_copy(update={"queue": settings.queue.model_copy(update={"max_queued_per_user": 3})})
+    settings = settings.model_copy(
+        update={"queue": settings.queue.model_copy(update={"max_queued_per_user": 3})}
+    )
     webui.fail_next("hang")
     async with start_loopback(fake_discord, settings, webui) as loopback:
         ann = fake_discord.create_user("ann")
@@ -92,13 +102,17 @@ async def test_thirty_concurrent_requests_cap_three(tmp_path, fake_discord, webu
 
         replies = await asyncio.gather(
             *(
-                fake_discord.slash(loopback.guild, loopback.channel, ann, "imagine", prompt=f"burst {i}")
+                fake_discord.slash(
+                    loopback.guild, loopback.channel, ann, "imagine", prompt=f"burst {i}"
+                )
                 for i in range(30)
             )
         )
 
         queued = [r for r in replies if r.original is not None and "Queued" in r.original.content]
-        refused = [r for r in replies if r.original is not None and "the limit is 3" in r.original.content]
+        refused = [
+            r for r in replies if r.original is not None and "the limit is 3" in r.original.content
+        ]
         assert len(queued) == 3
         assert len(refused) == 27
         counts = await loopback.service.store.counts()

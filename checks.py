@@ -267,13 +267,6 @@ def _check_embedded(backend: BackendSettings, settings: Settings) -> CheckResult
 
 
 def _check_credential_settings(subject: str, backend: BackendSettings) -> list[CheckResult]:
-    if URL(backend.url).user is not None and backend.username is not None:
-        # aiohttp raises ValueError when a request has both kinds of credentials.
-        message = (
-            "the URL contains credentials and username is set too; "
-            "remove the credentials from the URL"
-        )
-        return [CheckResult(Status.FAIL, subject, message)]
     if backend.password is not None and backend.username is None:
         message = (
             "password is set without username, so the password is not sent; "

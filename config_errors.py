@@ -151,7 +151,13 @@ def _redact_secrets(value: Any) -> Any:
         }
     if isinstance(value, list | tuple):
         return [_redact_secrets(item) for item in value]
+    if isinstance(value, str):
+        return _URL_PASSWORD.sub(rf"\1{HIDDEN}@", value)
     return value
+
+
+# The password part of a URL such as http://user:password@host.
+_URL_PASSWORD = re.compile(r"(://[^/@\s:]*:)[^/@\s]*@")
 
 
 def _dotted_key(location: list[str]) -> str:

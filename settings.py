@@ -122,6 +122,16 @@ class BackendSettings(_Section):
         _check_url_address(value)
         return value.rstrip("/")
 
+    @model_validator(mode="after")
+    def _check_one_kind_of_credentials(self) -> BackendSettings:
+        # aiohttp refuses a request that has both a user in its URL and separate credentials.
+        if self.username is not None and urlsplit(self.url).username is not None:
+            raise ValueError(
+                f"backend {self.name!r} has a user name both in its url and in username; "
+                f"remove the user name and password from the url"
+            )
+        return self
+
     @property
     def embedded(self) -> bool:
         return self.url == EMBEDDED_URL

@@ -236,19 +236,6 @@ async def test_check_backend_url_credentials_hidden(tmp_path: Path) -> None:
     assert "hunter2" not in report
 
 
-async def test_check_backend_url_and_username_both_set(tmp_path: Path) -> None:
-    async with FakeWebUI() as webui:
-        shown_url = webui.url
-        url = shown_url.replace("http://", "http://u:p@")
-        backend = BackendSettings(name="a", url=url, username="u", password=SecretStr("p"))
-        lines = await collect_lines(build_settings(tmp_path, [backend]))
-
-    backend_lines = lines_about(lines, f"backend a ({shown_url})")
-    assert len(backend_lines) == 1
-    assert backend_lines[0].startswith("FAIL ")
-    assert "remove the credentials from the URL" in backend_lines[0]
-
-
 async def test_check_backend_password_without_username(tmp_path: Path) -> None:
     async with FakeWebUI() as webui:
         backend = BackendSettings(name="a", url=webui.url, password=SecretStr("p"))

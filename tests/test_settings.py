@@ -447,3 +447,18 @@ def test_boolean_environment_value_for_number_rejected(monkeypatch: pytest.Monke
         load_settings()
 
     assert "must be a number, not true or false" in str(caught.value)
+
+
+def test_backend_url_user_and_username_both_set_rejected(tmp_path: Path) -> None:
+    url = "http://alice:s3cret-pass@127.0.0.1:7860"
+    path = write(
+        tmp_path / "c.toml", f'[[backends]]\nname = "a"\nurl = "{url}"\nusername = "alice"\n'
+    )
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+
+    message = str(caught.value)
+    assert "backends[0]" in message
+    assert "remove the user name and password from the url" in message
+    assert "s3cret-pass" not in message

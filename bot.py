@@ -228,7 +228,7 @@ def configure_logging(level: str) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from demo import add_demo_arguments, port_number, positive_number
+    from cli_args import add_demo_arguments, port_number, positive_number
 
     parser = argparse.ArgumentParser(prog="imagine-bot", description=DESCRIPTION)
     commands_ = parser.add_subparsers(dest="command", required=True)

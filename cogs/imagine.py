@@ -32,7 +32,11 @@ _DESCRIPTIONS = {
     "seed": "Seed for a repeatable image; -1 picks one at random",
     "sampler": "Sampling method",
     "count": "How many images to make",
+    "model": "Checkpoint to draw with; leave empty for the image server's current one",
 }
+# Discord shows at most 25 suggestions, each at most 100 characters long.
+_MAX_CHOICES = 25
+_MAX_CHOICE_CHARS = 100
 
 
 class ImagineCog(commands.Cog):
@@ -51,7 +55,9 @@ class ImagineCog(commands.Cog):
     async def imagine(self, interaction: discord.Interaction, options: ImagineOptions) -> None:
         service = self.bot.service
         try:
-            params = validate(options, self.bot.settings.limits, service.samplers())
+            params = validate(
+                options, self.bot.settings.limits, service.samplers(), service.models()
+            )
         except InvalidOptionError as exc:
             await interaction.response.send_message(str(exc), ephemeral=True)
             return
@@ -62,7 +68,19 @@ class ImagineCog(commands.Cog):
     ) -> list[app_commands.Choice[str]]:
         wanted = current.casefold()
         names = [name for name in self.bot.service.samplers() if wanted in name.casefold()]
-        return [app_commands.Choice(name=name, value=name) for name in names[:25]]
+        return [app_commands.Choice(name=name, value=name) for name in names[:_MAX_CHOICES]]
+
+    async def model_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        typed = current.strip().casefold()
+        # A longer name cannot be a choice, but a member can still type it in full.
+        names = [
+            name
+            for name in self.bot.service.models()
+            if typed in name.casefold() and len(name) <= _MAX_CHOICE_CHARS
+        ]
+        return [app_commands.Choice(name=name, value=name) for name in names[:_MAX_CHOICES]]
 
 
 async def queue_request(
@@ -122,6 +140,7 @@ def _new_job(
         interaction_created_at=bot.service.clock(),
         attachment_size_limit=interaction.filesize_limit,
         app_permissions=interaction.app_permissions.value,
+        model=params.required_model,
     )
 
 
@@ -131,7 +150,7 @@ def _build_command(cog: ImagineCog) -> app_commands.Command:
     @app_commands.command(name="imagine", description="Draw an image from a text prompt")
     @app_commands.guild_only()
     @app_commands.describe(**_DESCRIPTIONS)
-    @app_commands.autocomplete(sampler=cog.sampler_autocomplete)
+    @app_commands.autocomplete(sampler=cog.sampler_autocomplete, model=cog.model_autocomplete)
     async def imagine(
         interaction: discord.Interaction,
         prompt: app_commands.Range[str, 1, limits.prompt_max_chars],
@@ -144,6 +163,7 @@ def _build_command(cog: ImagineCog) -> app_commands.Command:
         seed: app_commands.Range[int, -1, MAX_SEED] | None = None,
         sampler: str | None = None,
         count: app_commands.Range[int, 1, limits.count_max] | None = None,
+        model: str | None = None,
     ) -> None:
         options = ImagineOptions(
             prompt=prompt,
@@ -155,6 +175,7 @@ def _build_command(cog: ImagineCog) -> app_commands.Command:
             seed=seed,
             sampler=sampler,
             count=count,
+            model=model,
         )
         await cog.imagine(interaction, options)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from engine import GenerationParams
+from sdclient import checkpoint_name, checkpoint_stem
 from settings import LimitsSettings
 
 # C0 and C1 control characters except tab and newline, zero-width characters (U+200B to U+200D,
@@ -18,6 +19,9 @@ _INVISIBLE_CHARACTERS = re.compile(
     r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]"
 )
 MAX_SEED = 2**32 - 2
+# Model names listed in a rejection. Names can be 100 characters long and a Discord message
+# contains at most 2,000, so the list stays well under that.
+_MODELS_SHOWN = 10
 
 _Number = TypeVar("_Number", int, float)
 
@@ -44,12 +48,20 @@ class ImagineOptions:
     seed: int | None = None
     sampler: str | None = None
     count: int | None = None
+    model: str | None = None
 
 
 def validate(
-    options: ImagineOptions, limits: LimitsSettings, samplers: Sequence[str]
+    options: ImagineOptions,
+    limits: LimitsSettings,
+    samplers: Sequence[str],
+    models: Sequence[str] = (),
 ) -> GenerationParams:
-    """Return the generation parameters for ``options``, or raise InvalidOptionError."""
+    """Return the generation parameters for ``options``, or raise InvalidOptionError.
+
+    ``models`` are the checkpoint names the backends offer. A chosen model must be one of them,
+    so no job is queued for a model that no backend has.
+    """
     prompt = _clean_text("prompt", options.prompt, limits.prompt_max_chars)
     if not prompt:
         raise InvalidOptionError(
@@ -84,6 +96,7 @@ def validate(
         seed=seed,
         sampler=_sampler(options.sampler, limits.default_sampler, samplers),
         count=count,
+        model=_model(options.model, models),
     )
 
 
@@ -141,3 +154,49 @@ def _offered(name: str, samplers: Sequence[str]) -> str | None:
         if offered.casefold() == name.casefold():
             return offered
     return None
+
+
+def _model(value: str | None, models: Sequence[str]) -> str | None:
+    if value is None or not value.strip():
+        return None
+    requested = value.strip()
+    matches = _matching_models(requested, models)
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        both = " and ".join(repr(name) for name in matches[:2])
+        raise InvalidOptionError(
+            "model", value, f"The model {requested!r} matches {both}: choose one by its full name."
+        )
+    if not models:
+        raise InvalidOptionError(
+            "model",
+            value,
+            f"Unknown model {requested!r}: no image server has listed its models yet. Leave the "
+            "model empty, or try again in a minute.",
+        )
+    listed = ", ".join(models[:_MODELS_SHOWN])
+    more = len(models) - _MODELS_SHOWN
+    if more > 0:
+        listed += f" and {more} more, which the model option suggests as you type"
+    raise InvalidOptionError(
+        "model", value, f"Unknown model {requested!r}. Choose one of: {listed}."
+    )
+
+
+def _matching_models(requested: str, models: Sequence[str]) -> list[str]:
+    """Return the names that requested selects, trying the closest form of match first."""
+    if requested in models:
+        return [requested]
+    # A title pasted from the WebUI carries a " [hash]" suffix that the names lack.
+    folded = checkpoint_name(requested).casefold()
+    same = [name for name in models if name.casefold() == folded]
+    if same:
+        return same
+    # "juggernaut" or "juggernaut.safetensors" for "SDXL/juggernaut.safetensors".
+    return [name for name in models if folded in _short_forms(name)]
+
+
+def _short_forms(name: str) -> set[str]:
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    return {base.casefold(), checkpoint_stem(name).casefold()}

@@ -29,6 +29,16 @@ class GenerationParams:
     upscaler: str | None = None
     scale: float = 1.0
     source_image: str | None = None
+    # The checkpoint name a member chose, as the backends list it, or None for the loaded model.
+    model: str | None = None
+
+    @property
+    def required_model(self) -> str | None:
+        """The checkpoint a backend must have to run this job, or None if any backend can.
+
+        An upscale keeps the model of the image it enlarges but does not use it.
+        """
+        return self.model if self.kind == "txt2img" else None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -51,10 +61,16 @@ class GenerationParams:
             upscaler=data.get("upscaler"),
             scale=float(data.get("scale", 1.0)),
             source_image=data.get("source_image"),
+            model=data.get("model"),
         )
 
-    def to_request(self) -> Txt2ImgRequest:
-        """Build the txt2img request; ``count`` images come as one batch."""
+    def to_request(self, checkpoint: str | None = None) -> Txt2ImgRequest:
+        """Build the txt2img request; ``count`` images come as one batch.
+
+        ``checkpoint`` selects the model for this request alone, by the backend's title for the
+        job's model or by its name, which A1111, Forge and SD.Next also accept. None runs the
+        request with the backend's loaded model.
+        """
         return Txt2ImgRequest(
             prompt=self.prompt,
             negative_prompt=self.negative_prompt,
@@ -68,4 +84,5 @@ class GenerationParams:
             n_iter=1,
             subseed=self.subseed,
             subseed_strength=self.subseed_strength,
+            checkpoint=checkpoint,
         )

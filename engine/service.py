@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sdclient import SDClient, SDError
-from storage import Job, JobStore, NewJob
+from storage import Job, JobStore, NewJob, StorageError
 
 from .background import BackgroundTasks
 from .eta import DurationEstimator
@@ -55,6 +55,8 @@ class QueueService:
         self.backends = list(backends)
         self.events: JobEvents = NoEvents()
         self._default_samplers = list(default_samplers)
+        # The model names offered at the previous health check, for fail_unservable().
+        self._offered_before: frozenset[str] | None = None
         self._samplers: dict[str, list[str]] = {}
         self._upscalers: dict[str, list[str]] = {}
         self._backoff = (backoff_initial_s, backoff_max_s)
@@ -177,6 +179,34 @@ class QueueService:
             for worker in self._workers:
                 if worker.current_job is None:
                     await worker.check_health()
+            await self._fail_unservable()
+
+    async def _fail_unservable(self) -> None:
+        """Fail queued jobs for a model that no backend offered at this check or the last.
+
+        Two checks in a row, because A1111's refresh of its models folder empties the list
+        before it fills it again, so one read can miss models. A backend that never listed its
+        models stops the check, and one that is down keeps its last list, so jobs for its
+        models wait for it.
+        """
+        lists = [worker.models for worker in self._workers]
+        if not lists or any(models is None for models in lists):
+            self._offered_before = None
+            return
+        offered = frozenset().union(*(models.names for models in lists if models is not None))
+        before, self._offered_before = self._offered_before, offered
+        if before is None:
+            return
+        try:
+            failed = await self.store.fail_unservable(offered | before)
+        except StorageError as exc:
+            _log.error("could not fail the jobs whose model is gone: %s", exc)
+            return
+        for job in failed:
+            _log.warning("job %d failed: no backend has its model %s any more", job.id, job.model)
+            self._background.spawn(self._deliveries.job_finished(job))
+        if failed:
+            self.notifier.queue_changed()
 
     async def _redeliver_loop(self) -> None:
         """Retry outcomes whose delivery failed (a Discord outage, say) while the bot runs.
@@ -243,6 +273,19 @@ class QueueService:
             return list(self._default_samplers)
         common = [name for name in lists[0] if all(name in other for other in lists[1:])]
         return common or list(self._default_samplers)
+
+    def models(self) -> list[str]:
+        """Return the sorted checkpoint names that at least one started backend has listed."""
+        names = set[str]()
+        for worker in self._workers:
+            if worker.models is not None:
+                names |= worker.models.names
+        return sorted(names, key=str.casefold)
+
+    async def refresh_models(self) -> None:
+        """Read every started backend's model list now, instead of at its next health check."""
+        for worker in self._workers:
+            await worker.refresh_models()
 
     def upscalers(self) -> list[str]:
         """Return the upscaler names every backend that reported its list offers."""

@@ -1,12 +1,10 @@
-"""One worker per backend: claim the oldest job, generate it, store the images, hand it on."""
+"""One worker per backend: claim the oldest job it can run, generate it, store the images."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
-from datetime import datetime, timedelta
 from typing import Any
 
 from sdclient import (
@@ -14,7 +12,9 @@ from sdclient import (
     BackendServerError,
     BackendTimeoutError,
     BackendUnreachableError,
+    EmptyResultError,
     InvalidResultError,
+    ModelList,
     SDClient,
     SDError,
     Txt2ImgRequest,
@@ -31,8 +31,7 @@ from .params import GenerationParams
 
 _log = logging.getLogger(__name__)
 
-# A1111 stamps jobs "YYYYmmddHHMMSS" in its local time and reports "0" before its first job.
-_JOB_TIMESTAMP = re.compile(r"\d{14}")
+# The job_timestamp floor before the first job, earlier than any that A1111 reports.
 _NO_TIMESTAMP = "00000000000000"
 
 
@@ -41,7 +40,11 @@ class _Retry(Exception):
 
 
 class BackendWorker:
-    """Runs one job at a time on one backend, in FIFO order, until cancelled."""
+    """Runs one job at a time on one backend, in queue order, until cancelled.
+
+    It claims only jobs that name no model or a model the backend listed, and reads that list
+    at start and at each health check.
+    """
 
     def __init__(
         self,
@@ -74,17 +77,22 @@ class BackendWorker:
         self.current_job: Job | None = None
         # When the backend became unreachable, or None while it works.
         self.down_since: float | None = None
+        # The backend's checkpoints, or None until it has listed them.
+        self.models: ModelList | None = None
         self._current_since = _NO_TIMESTAMP
 
     async def run(self) -> None:
         """Process jobs until cancelled, sleeping on the wake event while the queue is empty."""
         _log.info("worker %s started", self.name)
+        await self.refresh_models()
         while True:
             # Set while the queue runs; an admin's pause lets the current job finish first.
             await self._resumed.wait()
             # Cleared before the claim, so an enqueue between the claim and the wait still wakes us.
             self._wake.clear()
-            job = await self._store.claim(self.name)
+            # Until the backend lists its models, only jobs that name no model are safe to send.
+            served = self.models.names if self.models is not None else frozenset()
+            job = await self._store.claim(self.name, models=served)
             if job is None:
                 await self._wake.wait()
                 continue
@@ -134,6 +142,8 @@ class BackendWorker:
         finally:
             poller.cancel()
             self.current_job = None
+        if not isinstance(result, str):
+            result = self._check_model(job, result)
         if isinstance(result, str):
             finished = await self._finish_failed(job, result)
         else:
@@ -161,6 +171,23 @@ class BackendWorker:
             self.down_since = None
             self._notifier.queue_changed()
             # Jobs may have waited for this backend; look for one now, not at the next enqueue.
+            self._wake.set()
+        await self.refresh_models()
+
+    async def refresh_models(self) -> None:
+        """Read the backend's model list, or keep the last one if the backend does not respond."""
+        try:
+            listed = ModelList.from_models(await self.client.sd_models(retry=False))
+        except SDError as exc:
+            _log.warning("backend %s: model list unavailable (%s)", self.name, exc)
+            return
+        changed = self.models is None or listed.names != self.models.names
+        # Replaced even when the names are the same, because a title gains its hash later.
+        self.models = listed
+        if changed:
+            names = sorted(listed.names)
+            _log.info("backend %s has %d models: %s", self.name, len(names), ", ".join(names))
+            # Jobs for a model that just appeared may be waiting.
             self._wake.set()
 
     async def interrupt(self, job_id: int) -> bool:
@@ -191,9 +218,12 @@ class BackendWorker:
 
     async def _generate(self, job: Job, params: GenerationParams) -> Txt2ImgResult | str:
         """Return the result, or the reason the job failed; raise _Retry to try again later."""
-        request = params.to_request()
+        model = job.model
+        request = params.to_request(
+            self.models.checkpoint_for(model) if model and self.models else model
+        )
         try:
-            since = self._current_since = await self._job_timestamp_floor()
+            since = self._current_since = await self.client.job_timestamp_floor()
         except BackendUnreachableError as exc:
             await self._release_unreachable(job, exc)
             raise _Retry from exc
@@ -243,7 +273,7 @@ class BackendWorker:
         except BackendRejectedError as exc:
             return f"The image server rejected the request: {exc.reason}"
         except InvalidResultError as exc:
-            return f"The image server sent back an unusable image ({exc.reason}). Try again."
+            return _invalid_result_reason(exc)
         except SDError as exc:
             return f"The image server failed: {exc}"
         except OSError as exc:
@@ -271,6 +301,23 @@ class BackendWorker:
         image = await self.client.upscale(source, upscaler=upscaler, scale=params.scale)
         info = {"sampler_name": upscaler}
         return Txt2ImgResult(images=[image], info=info, parameters={}, elapsed_s=0.0)
+
+    def _check_model(self, job: Job, result: Txt2ImgResult) -> Txt2ImgResult | str:
+        """Return result, or the reason to fail the job if the backend used another model."""
+        requested = job.model
+        # Jobs for a model are claimed only once the list exists, but names compare without it.
+        models = self.models if self.models is not None else ModelList({})
+        if requested is None or models.matches_result(requested, result.info):
+            return result
+        # A1111, Forge and SD.Next drop an override naming a model they lack, without an error.
+        used = result.info.get("sd_model_name")
+        _log.warning("job %d: %s used model %s, not %s", job.id, self.name, used, requested)
+        self._background.spawn(self.refresh_models())
+        return (
+            f"The image server made this image with the model {used} instead of {requested}, "
+            "which it no longer seems to have, so the image was discarded. Try again or "
+            "choose another model."
+        )
 
     async def _finish_succeeded(
         self, job: Job, result: Txt2ImgResult, elapsed_s: float
@@ -310,24 +357,6 @@ class BackendWorker:
         except (SDError, TimeoutError) as exc:
             _log.warning("could not interrupt job %d on %s: %s", job.id, self.name, exc)
 
-    async def _job_timestamp_floor(self) -> str:
-        """Return the smallest ``job_timestamp`` the backend can give the job we submit next.
-
-        Raises:
-            BackendUnreachableError: the backend is down, so the job should not be sent.
-        """
-        try:
-            progress = await self.client.progress(retry=False)
-        except BackendUnreachableError:
-            raise
-        except SDError:
-            return _NO_TIMESTAMP
-        if not _JOB_TIMESTAMP.fullmatch(progress.job_timestamp):
-            return _NO_TIMESTAMP
-        if progress.idle:
-            return progress.job_timestamp
-        return _next_second(progress.job_timestamp)
-
     async def _interrupt_quietly(self, since: str) -> bool:
         try:
             return await self.client.interrupt_if_running(since)
@@ -336,12 +365,13 @@ class BackendWorker:
             return False
 
 
-def _next_second(job_timestamp: str) -> str:
-    try:
-        parsed = datetime.strptime(job_timestamp, "%Y%m%d%H%M%S")
-    except ValueError:
-        return job_timestamp
-    return (parsed + timedelta(seconds=1)).strftime("%Y%m%d%H%M%S")
+def _invalid_result_reason(exc: InvalidResultError) -> str:
+    if isinstance(exc, EmptyResultError):
+        return (
+            "The image server sent back no images, which happens when it cannot load a model. "
+            "Try again later or choose another model."
+        )
+    return f"The image server sent back an unusable image ({exc.reason}). Try again."
 
 
 def _server_error_reason(exc: BackendServerError) -> str:

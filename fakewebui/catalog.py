@@ -1,6 +1,7 @@
 """Static data that the list routes return: models, samplers, upscalers, styles and settings.
 
-``catalog.json`` contains the lists in the item shapes of A1111 1.10's API. ``options.json``
+``catalog.json`` contains the lists in the item shapes of A1111 1.10's API, and the model files
+that an instance lists unless it was given its own. ``options.json``
 contains default settings modelled on A1111 1.10. These settings change what the fake does:
 ``sd_model_checkpoint``, ``samples_format``, ``jpeg_quality``, ``live_previews_enable``,
 ``show_progress_every_n_steps``, ``return_grid`` and ``CLIP_stop_at_last_layers``. The others,
@@ -13,17 +14,24 @@ import copy
 import functools
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import PurePosixPath
 from typing import Any
+
+from fakewebui.errors import InvalidModelListError
 
 MODELS_DIR = "/stable-diffusion-webui/models/Stable-diffusion"
 
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """A model file as ``/sdapi/v1/sd-models`` lists it."""
+    """A model file as ``/sdapi/v1/sd-models`` lists it.
+
+    ``name`` is the path under the models folder, such as ``SDXL/juggernaut.safetensors``, and
+    ``model_name`` is that path without extension and with "/" replaced by "_", as in A1111 1.10.
+    """
 
     name: str
     model_name: str
@@ -41,15 +49,22 @@ class Checkpoint:
         """Title in the form ``name [shorthash]`` that options and the UI use."""
         return f"{self.name} [{self.shorthash}]"
 
+    @property
+    def name_for_extra(self) -> str:
+        """File name without folder and extension, which A1111 reports as ``sd_model_name``."""
+        return PurePosixPath(self.name).stem
+
     def aliases(self) -> set[str]:
         """Return every string that selects this checkpoint in options or overrides."""
         return {
             self.title,
             self.name,
             self.model_name,
+            self.name_for_extra,
             self.shorthash,
             self.sha256,
             f"{self.model_name} [{self.shorthash}]",
+            f"{self.name_for_extra} [{self.shorthash}]",
         }
 
     def as_item(self) -> dict[str, Any]:
@@ -76,36 +91,59 @@ def catalog_list(key: str) -> Any:
     return copy.deepcopy(_load("catalog.json")[key])
 
 
-def checkpoints() -> list[Checkpoint]:
-    """Return the fake model files, the first being the one loaded at start."""
-    return [_checkpoint(entry) for entry in _load("catalog.json")["sd_models"]]
+def checkpoints(names: Sequence[str] | None = None) -> list[Checkpoint]:
+    """Return the model files named by ``names``, or else catalog.json's, the first loaded at start.
+
+    A name is a path under the models folder with "/" between folders, such as
+    ``SDXL/juggernaut.safetensors``.
+
+    Raises:
+        InvalidModelListError: ``names`` is empty, or has a blank, absolute or repeated name.
+    """
+    if names is None:
+        return [_checkpoint(entry["filename"], entry["config"]) for entry in _catalog_models()]
+    if isinstance(names, str) or not names:
+        raise InvalidModelListError(names, "it must list at least one model file name")
+    for name in names:
+        if not isinstance(name, str) or not name.strip() or name.startswith("/"):
+            raise InvalidModelListError(names, f"{name!r} is not a relative file name")
+    if len(set(names)) != len(names):
+        raise InvalidModelListError(names, "a model file name is repeated")
+    return [_checkpoint(name, None) for name in names]
 
 
-def _checkpoint(entry: dict[str, Any]) -> Checkpoint:
-    name = entry["filename"]
+def _catalog_models() -> list[dict[str, Any]]:
+    models: list[dict[str, Any]] = _load("catalog.json")["sd_models"]
+    return models
+
+
+def _checkpoint(name: str, config: str | None) -> Checkpoint:
     # There are no weights to hash, so the hash is derived from the file name.
     sha256 = hashlib.sha256(f"fakewebui:{name}".encode()).hexdigest()
     return Checkpoint(
         name=name,
-        model_name=PurePosixPath(name).stem,
+        model_name=str(PurePosixPath(name.replace("/", "_")).with_suffix("")),
         sha256=sha256,
         filename=f"{MODELS_DIR}/{name}",
-        config=entry["config"],
+        config=config,
     )
 
 
-def find_checkpoint(alias: str) -> Checkpoint | None:
-    """Return the checkpoint that ``alias`` selects, or None when no checkpoint matches."""
-    for checkpoint in checkpoints():
+def find_checkpoint(alias: str, available: Sequence[Checkpoint] | None = None) -> Checkpoint | None:
+    """Return the checkpoint of ``available`` (default: catalog.json's) that ``alias`` selects.
+
+    Return None when no checkpoint matches.
+    """
+    for checkpoint in checkpoints() if available is None else available:
         if alias in checkpoint.aliases():
             return checkpoint
     return None
 
 
-def default_options() -> dict[str, Any]:
+def default_options(available: Sequence[Checkpoint] | None = None) -> dict[str, Any]:
     """Return the settings of a freshly started WebUI with the first checkpoint loaded."""
     options = copy.deepcopy(_load("options.json"))
-    first = checkpoints()[0]
+    first = (checkpoints() if available is None else available)[0]
     options["sd_model_checkpoint"] = first.title
     options["sd_checkpoint_hash"] = first.sha256
     return options

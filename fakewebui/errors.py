@@ -38,6 +38,18 @@ class InvalidSpeedError(FakeWebUIError, ValueError):
         self.speed = speed
 
 
+class InvalidModelListError(FakeWebUIError, ValueError):
+    """A model list for an instance that is empty or has an unusable file name."""
+
+    def __init__(self, names: object, reason: str) -> None:
+        super().__init__(
+            f"Invalid model list {names!r}: {reason}. Pass file names such as "
+            "['v1-5-pruned-emaonly.safetensors', 'SDXL/juggernaut.safetensors']."
+        )
+        self.names = names
+        self.reason = reason
+
+
 class ServerNotStartedError(FakeWebUIError, RuntimeError):
     """A server property read before ``start()`` finished."""
 

@@ -78,7 +78,8 @@ def _raise_armed_error(fault: str | None, state: WebUIState) -> None:
 
 async def _generate(plan: Txt2ImgPlan, state: WebUIState, fault: str | None) -> JobOutput:
     setup_seconds = costs.FIXED_SECONDS
-    if plan.checkpoint != state.current_checkpoint():
+    # A model that another job's override left in memory is swapped back, as A1111 does.
+    if plan.checkpoint != state.loaded:
         setup_seconds += costs.MODEL_LOAD_SECONDS
     output = JobOutput()
     # Like A1111, a skip before the first batch only clears the flag, but an interrupt ends
@@ -87,6 +88,7 @@ async def _generate(plan: Txt2ImgPlan, state: WebUIState, fault: str | None) -> 
     _raise_if_closing(state)
     if not finished_setup:
         return output
+    state.loaded = plan.checkpoint
     for batch in range(plan.n_iter):
         if state.progress.interrupted:
             break
@@ -198,7 +200,7 @@ def _info(
         "batch_size": plan.batch_size,
         "restore_faces": plan.restore_faces,
         "face_restoration_model": "CodeFormer" if plan.restore_faces else None,
-        "sd_model_name": plan.checkpoint.model_name,
+        "sd_model_name": plan.checkpoint.name_for_extra,
         "sd_model_hash": plan.checkpoint.shorthash,
         "sd_vae_name": None,
         "sd_vae_hash": None,

@@ -71,7 +71,7 @@ class Txt2ImgPlan:
             "Face restoration": "CodeFormer" if self.restore_faces else None,
             "Size": f"{self.width}x{self.height}",
             "Model hash": self.checkpoint.shorthash,
-            "Model": self.checkpoint.model_name,
+            "Model": self.checkpoint.name_for_extra,
             "Clip skip": self.clip_skip if self.clip_skip > 1 else None,
             "Tiling": True if self.params["tiling"] else None,
             **self.hires_parameters(),
@@ -138,7 +138,7 @@ def build_plan(params: dict[str, Any], state: WebUIState) -> Txt2ImgPlan:
     )
     prompts, negatives = _prompts(params, batch_size * n_iter)
     seeds, subseeds = _seeds(params, batch_size * n_iter)
-    checkpoint = catalog.find_checkpoint(str(options["sd_model_checkpoint"]))
+    checkpoint = state.find_checkpoint(str(options["sd_model_checkpoint"]))
     return Txt2ImgPlan(
         params=params,
         all_prompts=prompts,
@@ -172,15 +172,20 @@ def _check_scripts(params: dict[str, Any]) -> None:
 
 
 def _effective_options(params: dict[str, Any], state: WebUIState) -> dict[str, Any]:
-    # An unknown checkpoint name is ignored, as in A1111 1.10.
+    # An unknown checkpoint name is dropped without an error and the job runs with the model
+    # of the settings, as in A1111 1.10, Forge and SD.Next, which only log a warning.
     # NOTE: unknown keys are ignored too, which was not checked against a real A1111.
     overrides = params["override_settings"] or {}
     options = dict(state.options)
     for key, value in overrides.items():
         if key not in options:
             continue
-        if key == "sd_model_checkpoint" and catalog.find_checkpoint(str(value)) is None:
-            continue
+        if key == "sd_model_checkpoint":
+            checkpoint = state.find_checkpoint(str(value))
+            if checkpoint is None:
+                continue
+            # A1111 stores the title whatever alias selected the model.
+            value = checkpoint.title
         options[key] = value
     return options
 

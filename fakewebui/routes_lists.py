@@ -7,6 +7,7 @@ from aiohttp.typedefs import Handler
 
 from fakewebui import catalog
 from fakewebui.responses import json_response
+from fakewebui.state import STATE_KEY
 
 routes = web.RouteTableDef()
 
@@ -29,8 +30,9 @@ CATALOG_ROUTES = {
 
 @routes.get("/sdapi/v1/sd-models")
 async def sd_models(request: web.Request) -> web.Response:
-    """List the model files with their hashes already computed."""
-    return json_response([checkpoint.as_item() for checkpoint in catalog.checkpoints()])
+    """List the instance's model files with their hashes already computed."""
+    checkpoints = request.app[STATE_KEY].checkpoints
+    return json_response([checkpoint.as_item() for checkpoint in checkpoints])
 
 
 @routes.get("/sdapi/v1/script-info")

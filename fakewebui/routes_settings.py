@@ -35,7 +35,7 @@ async def set_options(request: web.Request) -> web.Response:
     requested = changes.get("sd_model_checkpoint")
     checkpoint = None
     if requested is not None:
-        checkpoint = catalog.find_checkpoint(str(requested))
+        checkpoint = state.find_checkpoint(str(requested))
         if checkpoint is None:
             raise SimulatedServerError("RuntimeError", f"model {requested!r} not found")
     for key, value in changes.items():
@@ -62,6 +62,7 @@ async def _load_checkpoint(state: WebUIState, checkpoint: catalog.Checkpoint) ->
             raise ConnectionDropped()
         state.options["sd_model_checkpoint"] = checkpoint.title
         state.options["sd_checkpoint_hash"] = checkpoint.sha256
+        state.loaded = checkpoint
 
 
 @routes.get("/sdapi/v1/cmd-flags")

@@ -6,12 +6,14 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 
 from fakewebui.app import create_app
+from fakewebui.catalog import checkpoints
 from fakewebui.errors import ServerNotStartedError
 from fakewebui.state import WebUIState, validate_speed
 
@@ -22,7 +24,15 @@ SHUTDOWN_TIMEOUT_S = 2.0
 
 
 class FakeWebUI:
-    """An in-process fake WebUI server bound to ``host`` and ``port`` (0 picks a free port)."""
+    """An in-process fake WebUI server bound to ``host`` and ``port`` (0 picks a free port).
+
+    ``models`` lists the model files it offers, such as ``["SDXL/juggernaut.safetensors"]``, so
+    that tests can run backends with different models. None offers catalog.json's two models.
+
+    Raises:
+        InvalidSpeedError: ``speed`` is not a finite number above 0.
+        InvalidModelListError: ``models`` is empty, or has a blank, absolute or repeated name.
+    """
 
     def __init__(
         self,
@@ -32,10 +42,13 @@ class FakeWebUI:
         speed: float = 1.0,
         api_enabled: bool = True,
         api_auth: tuple[str, str] | None = None,
+        models: Sequence[str] | None = None,
     ) -> None:
         self._host = host
         self._port = port
-        self._state = WebUIState(speed=speed, api_enabled=api_enabled, api_auth=api_auth)
+        self._state = WebUIState(
+            speed=speed, api_enabled=api_enabled, api_auth=api_auth, models=models
+        )
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
 
@@ -118,6 +131,19 @@ class FakeWebUI:
         self._state.api_auth = value
 
     @property
+    def models(self) -> list[str]:
+        """Names of the model files listed by ``/sdapi/v1/sd-models``; settable while running.
+
+        Setting it is like adding or removing files and refreshing: a setting that names a
+        removed model moves to the first listed one.
+        """
+        return [checkpoint.name for checkpoint in self._state.checkpoints]
+
+    @models.setter
+    def models(self, names: Sequence[str]) -> None:
+        self._state.replace_models(names)
+
+    @property
     def requests(self) -> list[dict[str, Any]]:
         """JSON objects received by txt2img, in arrival order, including rejected ones."""
         return self._state.requests
@@ -141,25 +167,34 @@ class FakeWebUI:
         self._state.faults.clear()
 
 
-def serve(host: str = "127.0.0.1", port: int = 7860, speed: float = 1.0) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    speed: float = 1.0,
+    models: Sequence[str] | None = None,
+) -> None:
     """Run a fake WebUI in the foreground until Ctrl+C or SIGTERM.
 
     Raises:
         InvalidSpeedError: ``speed`` is not a finite number above 0, checked before any work.
+        InvalidModelListError: ``models`` is empty or has an unusable name, also checked first.
         OSError: ``host`` cannot be resolved (``socket.gaierror``) or ``host`` and ``port``
             cannot be bound, for example because the port is in use.
     """
     validate_speed(speed)
+    checkpoints(models)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve_until_signalled(host, port, speed))
+        asyncio.run(_serve_until_signalled(host, port, speed, models))
 
 
-async def _serve_until_signalled(host: str, port: int, speed: float) -> None:
+async def _serve_until_signalled(
+    host: str, port: int, speed: float, models: Sequence[str] | None
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         # Windows has no loop signal handlers, so there Ctrl+C raises KeyboardInterrupt instead.
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signal_number, stop.set)
-    async with FakeWebUI(host=host, port=port, speed=speed):
+    async with FakeWebUI(host=host, port=port, speed=speed, models=models):
         await stop.wait()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
@@ -18,11 +19,14 @@ MAX_SLICE_S = 0.05
 
 
 class WebUIState:
-    """Settings, job progress, the generation lock, armed faults and the request log.
+    """Settings, models, job progress, the generation lock, armed faults and the request log.
 
     ``lock`` serialises generation, model loads and refreshes. CPython's ``asyncio.Lock`` wakes
     waiters in arrival order and never lets a new caller overtake a waiter, so it behaves like
-    the FIFO lock of A1111 1.10.
+    the FIFO lock of A1111 1.10. ``checkpoints`` are the model files this instance lists, named
+    by the ``models`` argument or else those of catalog.json. ``loaded`` is the model in memory,
+    which differs from the ``sd_model_checkpoint`` setting after a job that overrode it, as in
+    A1111.
     """
 
     def __init__(
@@ -31,11 +35,14 @@ class WebUIState:
         speed: float = 1.0,
         api_enabled: bool = True,
         api_auth: tuple[str, str] | None = None,
+        models: Sequence[str] | None = None,
     ) -> None:
         self._speed = validate_speed(speed)
         self.api_enabled = api_enabled
         self.api_auth = api_auth
-        self.options: dict[str, Any] = catalog.default_options()
+        self.checkpoints = catalog.checkpoints(models)
+        self.loaded = self.checkpoints[0]
+        self.options: dict[str, Any] = catalog.default_options(self.checkpoints)
         self.progress = ProgressState()
         self.lock = asyncio.Lock()
         self.faults = FaultQueue()
@@ -82,8 +89,26 @@ class WebUIState:
 
     def current_checkpoint(self) -> catalog.Checkpoint:
         """Return the checkpoint that ``sd_model_checkpoint`` selects, else the first one."""
-        selected = catalog.find_checkpoint(str(self.options.get("sd_model_checkpoint")))
-        return selected or catalog.checkpoints()[0]
+        selected = self.find_checkpoint(str(self.options.get("sd_model_checkpoint")))
+        return selected or self.checkpoints[0]
+
+    def find_checkpoint(self, alias: str) -> catalog.Checkpoint | None:
+        """Return the listed checkpoint that ``alias`` selects, or None."""
+        return catalog.find_checkpoint(alias, self.checkpoints)
+
+    def replace_models(self, names: Sequence[str]) -> None:
+        """List the model files ``names`` from now on, as after a refresh of the models folder.
+
+        A setting that names a model no longer listed moves to the first one.
+
+        Raises:
+            InvalidModelListError: ``names`` is empty, or has a blank, absolute or repeated name.
+        """
+        self.checkpoints = catalog.checkpoints(names)
+        if self.find_checkpoint(str(self.options.get("sd_model_checkpoint"))) is None:
+            first = self.checkpoints[0]
+            self.options["sd_model_checkpoint"] = first.title
+            self.options["sd_checkpoint_hash"] = first.sha256
 
 
 def validate_speed(speed: object) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sdclient.checkpoints import checkpoint_name, checkpoint_stem, generated_with
 from sdclient.client import SDClient, generation_budget_s
 from sdclient.errors import (
     BackendDisconnectedError,
@@ -9,10 +10,18 @@ from sdclient.errors import (
     BackendServerError,
     BackendTimeoutError,
     BackendUnreachableError,
+    EmptyResultError,
     InvalidResultError,
     SDError,
 )
-from sdclient.models import GeneratedImage, Progress, SDModel, Txt2ImgRequest, Txt2ImgResult
+from sdclient.models import (
+    GeneratedImage,
+    ModelList,
+    Progress,
+    SDModel,
+    Txt2ImgRequest,
+    Txt2ImgResult,
+)
 
 __all__ = [
     "BackendDisconnectedError",
@@ -20,13 +29,18 @@ __all__ = [
     "BackendServerError",
     "BackendTimeoutError",
     "BackendUnreachableError",
+    "EmptyResultError",
     "GeneratedImage",
     "InvalidResultError",
+    "ModelList",
     "Progress",
     "SDClient",
     "SDError",
     "SDModel",
     "Txt2ImgRequest",
     "Txt2ImgResult",
+    "checkpoint_name",
+    "checkpoint_stem",
+    "generated_with",
     "generation_budget_s",
 ]

@@ -7,11 +7,12 @@ import base64
 import logging
 import re
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
 
-from sdclient.errors import BackendUnreachableError, InvalidResultError
+from sdclient.errors import BackendUnreachableError, InvalidResultError, SDError
 from sdclient.models import GeneratedImage, Progress, SDModel, Txt2ImgRequest, Txt2ImgResult
 from sdclient.responses import parse_json
 from sdclient.results import build_txt2img_result, build_upscale_result
@@ -42,7 +43,9 @@ OPTIONS_PATH = "/sdapi/v1/options"
 UPSCALERS_PATH = "/sdapi/v1/upscalers"
 EXTRAS_PATH = "/sdapi/v1/extra-single-image"
 
+# A1111 stamps jobs "YYYYmmddHHMMSS" in its local time and reports "0" before its first job.
 _JOB_TIMESTAMP = re.compile(r"\d{14}")
+_NO_JOB_TIMESTAMP = "00000000000000"
 
 
 def generation_budget_s(request: Txt2ImgRequest) -> float:
@@ -93,6 +96,7 @@ class SDClient:
             BackendRejectedError: the backend responded with 4xx.
             BackendServerError: the backend or a proxy responded with 5xx.
             BackendTimeoutError: the budget ran out, and the job may still be running.
+            EmptyResultError: the response has no images (SD.Next without a loaded model).
             InvalidResultError: the response has missing, broken or wrongly sized images.
         """
         if timeout_s is None:
@@ -160,6 +164,28 @@ class SDClient:
         )
         return True
 
+    async def job_timestamp_floor(self) -> str:
+        """Return the smallest `job_timestamp` the backend can give the job sent next.
+
+        Pass it to interrupt_if_running() after giving up on that job. It is the last job's
+        timestamp when idle, the running job's plus one second when busy, and
+        "00000000000000" when the backend reports none.
+
+        Raises:
+            BackendUnreachableError: the backend is down, so the job should not be sent.
+        """
+        try:
+            progress = await self.progress(retry=False)
+        except BackendUnreachableError:
+            raise
+        except SDError:
+            return _NO_JOB_TIMESTAMP
+        if not _JOB_TIMESTAMP.fullmatch(progress.job_timestamp):
+            return _NO_JOB_TIMESTAMP
+        if progress.idle:
+            return progress.job_timestamp
+        return _next_second(progress.job_timestamp)
+
     async def samplers(self) -> list[str]:
         """List the sampler names that the backend accepts as `sampler_name`."""
         items = await self._get_json(SAMPLERS_PATH, list)
@@ -199,10 +225,14 @@ class SDClient:
             status=response.status,
         )
 
-    async def sd_models(self) -> list[SDModel]:
-        """List the checkpoints that the backend can load."""
-        items = await self._get_json(SD_MODELS_PATH, list)
-        return [SDModel.from_json(item) for item in items if isinstance(item, dict)]
+    async def sd_models(self, *, retry: bool = True) -> list[SDModel]:
+        """List the checkpoints that the backend can load, skipping items without a name.
+
+        With `retry` False a refused connection raises at once, as for progress().
+        """
+        items = await self._get_json(SD_MODELS_PATH, list, retry=retry)
+        models = [SDModel.from_json(item) for item in items if isinstance(item, dict)]
+        return [model for model in models if model.name.strip()]
 
     async def get_options(self) -> dict[str, Any]:
         """Read every backend setting, such as `sd_model_checkpoint`."""
@@ -263,3 +293,11 @@ class SDClient:
         return await self._transport.request(
             "GET", path, params=params, total_s=self.request_timeout_s
         )
+
+
+def _next_second(job_timestamp: str) -> str:
+    try:
+        parsed = datetime.strptime(job_timestamp, "%Y%m%d%H%M%S")
+    except ValueError:
+        return job_timestamp
+    return (parsed + timedelta(seconds=1)).strftime("%Y%m%d%H%M%S")

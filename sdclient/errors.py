@@ -7,6 +7,7 @@ SDError
 ├── BackendServerError: HTTP 5xx, `retryable` tells whether the request surely did not run
 ├── BackendTimeoutError (also TimeoutError): the time budget ran out, the job may still run
 └── InvalidResultError: HTTP 2xx with an unusable result
+    └── EmptyResultError: HTTP 2xx with no images, e.g. SD.Next with no model loaded
 """
 
 from __future__ import annotations
@@ -135,4 +136,22 @@ class InvalidResultError(SDError):
             url=url,
             status=status,
             reason=reason,
+        )
+
+
+class EmptyResultError(InvalidResultError):
+    """The backend returned 2xx with an empty images list.
+
+    SD.Next does this when it has no model loaded, so the fix is on the backend, not in the
+    request.
+    """
+
+    def __init__(self, *, url: str, status: int) -> None:
+        SDError.__init__(
+            self,
+            f"The WebUI returned no images from {url}, which SD.Next does when it has no model "
+            "loaded, so check that the backend can load its model.",
+            url=url,
+            status=status,
+            reason="the response contained no images",
         )

@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from sdclient.checkpoints import checkpoint_name, generated_with
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +36,8 @@ class Txt2ImgRequest:
     # A variation blends the seed's noise with the subseed's, by subseed_strength (0 to 1).
     subseed: int = -1
     subseed_strength: float = 0.0
+    # The checkpoint for this request alone, by title or name; None keeps the loaded model.
+    checkpoint: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("width", "height"):
@@ -46,6 +50,10 @@ class Txt2ImgRequest:
             value = getattr(self, name)
             if value < 1:
                 raise ValueError(f"{name} {value} is invalid, use 1 or more.")
+        if self.checkpoint is not None and not self.checkpoint.strip():
+            raise ValueError(
+                f"checkpoint {self.checkpoint!r} is invalid, use a model title or name, or None."
+            )
 
     def to_payload(self) -> dict[str, Any]:
         """Build the JSON body for POST /sdapi/v1/txt2img."""
@@ -67,8 +75,15 @@ class Txt2ImgRequest:
         if self.subseed_strength:
             payload["subseed"] = self.subseed
             payload["subseed_strength"] = self.subseed_strength
-        if self.override_settings:
-            payload["override_settings"] = dict(self.override_settings)
+        overrides = dict(self.override_settings or {})
+        if self.checkpoint is not None:
+            # Per request, because POST /sdapi/v1/options would switch the model for every
+            # client of a shared WebUI.
+            overrides["sd_model_checkpoint"] = self.checkpoint
+        if overrides:
+            payload["override_settings"] = overrides
+            # The default on A1111 1.10, sent because the WebUI must return to its own model.
+            payload["override_settings_restore_afterwards"] = True
         return payload
 
     @property
@@ -155,14 +170,19 @@ class Progress:
 class SDModel:
     """A checkpoint from GET /sdapi/v1/sd-models.
 
-    `title` gains a " [hash]" suffix once the backend has hashed the file, so match on
-    `model_name` or `filename` instead.
+    `title` gains a " [hash]" suffix once the backend has hashed the file, and `model_name`
+    has a different form on each backend, so match on `name` instead (see sdclient.checkpoints).
     """
 
     title: str
     model_name: str
     filename: str | None
     hash: str | None
+
+    @property
+    def name(self) -> str:
+        """The file's path under the models folder, such as "SDXL/juggernaut.safetensors"."""
+        return checkpoint_name(self.title, self.hash)
 
     @classmethod
     def from_json(cls, item: Mapping[str, Any]) -> SDModel:
@@ -174,6 +194,34 @@ class SDModel:
             filename=_as_optional_str(item.get("filename")),
             hash=_as_optional_str(item.get("hash")),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ModelList:
+    """The checkpoints one backend listed, keyed by name."""
+
+    by_name: Mapping[str, SDModel]
+
+    @classmethod
+    def from_models(cls, models: Iterable[SDModel]) -> ModelList:
+        """Key models by name; of two items with one name the later wins."""
+        return cls({model.name: model for model in models})
+
+    @property
+    def names(self) -> frozenset[str]:
+        """The checkpoint names, which are the same on every backend that has the file."""
+        return frozenset(self.by_name)
+
+    def checkpoint_for(self, name: str) -> str:
+        """Return the value that selects name in sd_model_checkpoint: its title if listed."""
+        model = self.by_name.get(name)
+        return model.title if model is not None else name
+
+    def matches_result(self, name: str, info: Mapping[str, Any]) -> bool:
+        """Tell whether a txt2img info may come from the model called name (see generated_with)."""
+        # A model no longer listed can only be compared by its name.
+        model = self.by_name.get(name) or SDModel(name, name, filename=None, hash=None)
+        return generated_with(info, model)
 
 
 def _as_float(value: object) -> float:

@@ -10,7 +10,7 @@ import json
 import logging
 from typing import Any
 
-from sdclient.errors import InvalidResultError
+from sdclient.errors import EmptyResultError, InvalidResultError
 from sdclient.images import ImageDecodeError, decode_base64, measure_image
 from sdclient.models import GeneratedImage, Txt2ImgRequest, Txt2ImgResult
 
@@ -21,17 +21,24 @@ class _UnusableResult(ValueError):
     """A reason why a 200 response cannot be used, turned into InvalidResultError once."""
 
 
+class _NoImages(_UnusableResult):
+    """An empty images list, turned into EmptyResultError."""
+
+
 def build_txt2img_result(
     body: bytes, request: Txt2ImgRequest, *, url: str, status: int, elapsed_s: float
 ) -> Txt2ImgResult:
     """Parse a txt2img body, decode every image and check it against the request.
 
     Raises:
+        EmptyResultError: the images list is empty.
         InvalidResultError: the body is not the expected JSON, or an image is missing,
             does not decode, or has a size other than the requested one.
     """
     try:
         images, info, parameters = _parse_body(body, request)
+    except _NoImages:
+        raise EmptyResultError(url=url, status=status) from None
     except _UnusableResult as exc:
         raise InvalidResultError(url=url, status=status, reason=str(exc)) from None
     return Txt2ImgResult(images=images, info=info, parameters=parameters, elapsed_s=elapsed_s)
@@ -74,7 +81,7 @@ def _select_images(images: list[Any], info: dict[str, Any], expected: int) -> li
     """Drop a leading grid and any trailing extra images, and require `expected` images."""
     if not images:
         # SD.Next returns 200 with no images and an empty info when no model is loaded.
-        raise _UnusableResult("the response contained no images")
+        raise _NoImages("the response contained no images")
     first = info.get("index_of_first_image", 0)
     if not isinstance(first, int) or isinstance(first, bool) or first < 0:
         first = 0

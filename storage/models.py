@@ -37,6 +37,8 @@ class NewJob:
     The Discord fields let a worker finish the job after a restart. Discord accepts follow-up
     messages with the interaction token for 15 minutes after interaction_created_at, and
     attachment_size_limit and app_permissions describe what the bot may post in the channel.
+    model is the checkpoint name the job must run with, so only a backend that has it claims
+    the job, or None for a job that any backend runs with the model it has loaded.
     """
 
     user_id: int
@@ -49,6 +51,14 @@ class NewJob:
     interaction_created_at: float | None = None
     attachment_size_limit: int | None = None
     app_permissions: int | None = None
+    model: str | None = None
+
+    def __post_init__(self) -> None:
+        # An empty name would match no backend, so the job could never be claimed.
+        if self.model is not None and not self.model.strip():
+            raise ValueError(
+                f"model {self.model!r} is invalid; pass a checkpoint name, or None for any model."
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +69,7 @@ class Job:
     JSON. attempts counts the runs that were interrupted. error is the reason a job failed, or
     for a queued job the reason its last run was interrupted. delivery_note is the message the
     requester received when the outcome could not be posted in the channel, or None if it was.
+    model is the checkpoint the job must run with, or None for any backend's loaded model.
     """
 
     id: int
@@ -84,8 +95,9 @@ class Job:
     finished_at: float | None
     delivered_at: float | None
     error: str | None
-    # Last, with a default, so code that builds a Job positionally keeps working.
+    # Last, with defaults, so code that builds a Job positionally keeps working.
     delivery_note: str | None = None
+    model: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,50 @@ FROM jobs WHERE status = 'queued'
 ORDER BY id
 """
 
+# A claim limited to the models of one backend. Each scalar subquery reads the head of one
+# model's queue, or of the jobs that name no model, from jobs_queued_model (FIFO) or
+# jobs_queued_model_fair (FAIR). A claim therefore costs one index probe per model, however
+# many jobs for other models wait ahead. The names are bound as :model_0, :model_1 and so on in
+# a VALUES list, because SQLite caps a chain of UNION ALL terms at 500 but not the rows of VALUES.
+_MODEL_HEAD_TEMPLATE = (
+    "SELECT id FROM jobs WHERE status = 'queued' AND {match} ORDER BY {order} LIMIT 1"
+)
+
+
+def claim_for_models_sql(order: str, model_count: int) -> str:
+    """Build the claim of the first queued job, in order, that names no model or one of N models.
+
+    order is the queue's ORDER BY terms, "id" or "sort_key, id".
+    """
+    null_head = _MODEL_HEAD_TEMPLATE.format(match="model IS NULL", order=order)
+    heads = f"SELECT ({null_head})"
+    if model_count:
+        model_head = _MODEL_HEAD_TEMPLATE.format(match="model = served.column1", order=order)
+        values = ", ".join(f"(:model_{index})" for index in range(model_count))
+        heads += f" UNION ALL SELECT ({model_head}) FROM (VALUES {values}) AS served"
+    return (
+        "UPDATE jobs SET status = 'running', backend = :backend, started_at = :now\n"
+        f"WHERE id = (SELECT id FROM jobs WHERE id IN ({heads}) ORDER BY {order} LIMIT 1)\n"
+        "RETURNING *"
+    )
+
+
+def fail_outside_models_sql(model_count: int) -> str:
+    """Build the update that fails the queued jobs naming a model other than N bound models.
+
+    The walk over jobs_queued_model skips the jobs that name no model. :error is a printf()
+    format whose %s becomes the job's model.
+    """
+    where = "status = 'queued' AND model IS NOT NULL"
+    if model_count:
+        values = ", ".join(f"(:model_{index})" for index in range(model_count))
+        where += f" AND model NOT IN (VALUES {values})"
+    return (
+        "UPDATE jobs SET status = 'failed', error = printf(:error, model), finished_at = :now\n"
+        f"WHERE {where}\nRETURNING *"
+    )
+
+
 QUEUED_COUNT_SQL = "SELECT COUNT(*) FROM jobs WHERE status = 'queued'"
 
 RUNNING_SQL = "SELECT * FROM jobs WHERE status = 'running' ORDER BY id"

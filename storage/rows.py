@@ -27,6 +27,7 @@ _NEW_JOB_COLUMNS = (
     "app_permissions",
     "enqueued_at",
     "sort_key",
+    "model",
 )
 
 INSERT_JOB_SQL = (
@@ -63,6 +64,7 @@ def new_job_values(job: NewJob, enqueued_at: float) -> dict[str, Any]:
         "enqueued_at": enqueued_at,
         # The FIFO policy's key, which JobStore.enqueue() replaces under the fair policy.
         "sort_key": 0,
+        "model": job.model,
     }
 
 
@@ -104,4 +106,5 @@ def job_from_row(row: sqlite3.Row) -> Job:
         delivered_at=row["delivered_at"],
         error=row["error"],
         delivery_note=row["delivery_note"],
+        model=row["model"],
     )

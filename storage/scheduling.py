@@ -55,18 +55,24 @@ class SchedulingPolicy(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class QueueOrder:
-    """The statements that claim and count queued jobs in one policy's order."""
+    """The statements that claim and count queued jobs in one policy's order.
+
+    order_by is the ORDER BY terms of that order, for statements built per call.
+    """
 
     claim_sql: str
     tasks_ahead_sql: str
     positions_sql: str
+    order_by: str
 
 
 # FIFO keeps reading the id index, so a file that was used with FAIR and is reopened with FIFO
 # runs its queued jobs in id order whatever their sort keys are.
 QUEUE_ORDERS = {
-    SchedulingPolicy.FIFO: QueueOrder(CLAIM_SQL, TASKS_AHEAD_SQL, POSITIONS_SQL),
-    SchedulingPolicy.FAIR: QueueOrder(FAIR_CLAIM_SQL, FAIR_TASKS_AHEAD_SQL, FAIR_POSITIONS_SQL),
+    SchedulingPolicy.FIFO: QueueOrder(CLAIM_SQL, TASKS_AHEAD_SQL, POSITIONS_SQL, "id"),
+    SchedulingPolicy.FAIR: QueueOrder(
+        FAIR_CLAIM_SQL, FAIR_TASKS_AHEAD_SQL, FAIR_POSITIONS_SQL, "sort_key, id"
+    ),
 }
 
 

@@ -94,6 +94,15 @@ MIGRATIONS: list[list[str]] = [
         _QUEUE_STATE_V3,
         "INSERT INTO queue_state (id) VALUES (1)",
     ],
+    [
+        # The checkpoint a job must run with, or NULL for any backend's loaded model. ADD COLUMN
+        # leaves every existing job NULL, so the queue runs exactly as before the upgrade.
+        "ALTER TABLE jobs ADD COLUMN model TEXT",
+        # A claim limited to a backend's models reads the head of each model's queue from these,
+        # one per scheduling policy, instead of walking past other models' jobs.
+        "CREATE INDEX jobs_queued_model ON jobs (model, id) WHERE status = 'queued'",
+        "CREATE INDEX jobs_queued_model_fair ON jobs (model, sort_key, id) WHERE status = 'queued'",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
@@ -12,7 +11,8 @@ from typing import Any
 
 import aiosqlite
 
-from storage.db import Database, Params, fetch_all
+from storage.claims import JobClaimsMixin
+from storage.db import Database, fetch_all
 from storage.errors import InvalidTransitionError, JobNotFoundError
 from storage.limits import UserLimits, check_user_limits
 from storage.models import TERMINAL_STATUSES, Job, JobStatus, NewJob, RecoveryReport
@@ -22,7 +22,6 @@ from storage.rows import INSERT_JOB_SQL, encode_json, job_from_row, new_job_valu
 from storage.scheduling import (
     QUEUE_ORDERS,
     SchedulingPolicy,
-    advance_virtual_time,
     next_sort_key,
 )
 from storage.users import UserPrefsMixin
@@ -52,14 +51,15 @@ _RUNNING = frozenset({JobStatus.RUNNING})
 _FAILED = frozenset({JobStatus.FAILED})
 
 
-class JobStore(JobReadsMixin, UserPrefsMixin):
+class JobStore(JobClaimsMixin, JobReadsMixin, UserPrefsMixin):
     """Persistent queue of image jobs in one SQLite file, in the order of its scheduling policy.
 
     Create one with JobStore.open(). A job moves queued -> running -> succeeded, failed or
     cancelled. max_attempts is the maximum number of times a job is started, so the run that is
     interrupted for the max_attempts-th time fails the job instead of requeueing it. The
-    read-only methods are in JobReadsMixin, and the members' direct-message preferences are
-    stored through the methods of UserPrefsMixin.
+    read-only methods are in JobReadsMixin, claim() and fail_unservable() in JobClaimsMixin,
+    and the members' direct-message preferences are stored through the methods of
+    UserPrefsMixin.
     """
 
     def __init__(
@@ -157,25 +157,6 @@ class JobStore(JobReadsMixin, UserPrefsMixin):
         stored = job_from_row(rows[0])
         log.debug("enqueued job %d for user %d, %d tasks ahead", stored.id, stored.user_id, ahead)
         return stored, ahead
-
-    async def claim(self, backend: str) -> Job | None:
-        """Mark the first queued job as running on backend and return it, or None if none wait.
-
-        The first job is the one with 0 tasks ahead in positions(), so under FIFO the oldest.
-
-        NOTE: cancelling the caller does not stop the UPDATE, which runs in aiosqlite's thread.
-        A claim cancelled mid-flight can leave a running job that no worker runs until
-        recover() requeues it at the next start.
-        """
-        params = {"backend": backend, "now": self._clock()}
-        if self._policy is SchedulingPolicy.FIFO:
-            row = await self._db.fetch_one(self._order.claim_sql, params)
-        else:
-            row = await self._claim_and_advance(params)
-        if row is None:
-            return None
-        log.debug("job %d claimed by backend %s", row["id"], backend)
-        return job_from_row(row)
 
     async def release(self, job_id: int) -> Job:
         """Put a running job back at its place in the queue without counting an attempt.
@@ -316,13 +297,6 @@ class JobStore(JobReadsMixin, UserPrefsMixin):
                 [job.id for job in report.failed],
             )
         return report
-
-    async def _claim_and_advance(self, params: Params) -> sqlite3.Row | None:
-        async with self._db.transaction() as conn:
-            rows = await fetch_all(conn, self._order.claim_sql, params)
-            if rows:
-                await advance_virtual_time(conn, rows[0]["sort_key"])
-        return rows[0] if rows else None
 
     async def _transition(
         self, job_id: int, change: str, allowed: frozenset[JobStatus], changes: Changes

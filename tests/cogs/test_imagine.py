@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import io
+from collections.abc import AsyncIterator
 
 import discord
+import pytest
 from PIL import Image
 
+from fakewebui import FakeWebUI
 from storage import JobStatus
+from tests.conftest import TEST_SPEED, Harness, make_settings, start_harness, wait_until
 
 
 async def latest_job_id(harness) -> int:
@@ -159,3 +163,84 @@ async def test_imagine_storage_failure_gets_a_reply(idle_harness) -> None:
 
     assert result.ephemeral
     assert "could not store your request" in result.response.content
+
+
+MANY_MODELS = [f"SDXL/style-{index:02d}.safetensors" for index in range(30)] + [
+    "anime.safetensors",
+    "photo-real.ckpt",
+]
+
+
+@pytest.fixture
+async def model_harness(tmp_path) -> AsyncIterator[Harness]:
+    """A running bot whose one backend lists MANY_MODELS."""
+    async with FakeWebUI(speed=TEST_SPEED, models=MANY_MODELS) as webui:
+        async with start_harness(make_settings(tmp_path, webui.url), webui) as running:
+
+            async def listed_models() -> list[str]:
+                return running.service.models()
+
+            # The worker reads the model list when it starts, alongside the bot.
+            await wait_until(listed_models)
+            yield running
+
+
+async def test_imagine_model_autocomplete_lists_models(model_harness) -> None:
+    alice = model_harness.member("alice")
+
+    everything = await alice.autocomplete(model_harness.channel, "imagine", "model", "")
+    filtered = await alice.autocomplete(model_harness.channel, "imagine", "model", "ANIME")
+    styles = await alice.autocomplete(model_harness.channel, "imagine", "model", "style-1")
+
+    assert len(everything) == 25
+    assert [choice["value"] for choice in everything] == sorted(MANY_MODELS, key=str.casefold)[:25]
+    assert filtered == [{"name": "anime.safetensors", "value": "anime.safetensors"}]
+    assert [choice["value"] for choice in styles] == [
+        f"SDXL/style-{index}.safetensors" for index in range(10, 20)
+    ]
+
+
+async def test_imagine_model_is_stored_and_used(model_harness) -> None:
+    alice = model_harness.member("alice")
+
+    result = await alice.slash(
+        model_harness.channel, "imagine", prompt="a cel-shaded cat", model="anime"
+    )
+    job = await model_harness.wait_delivered(await latest_job_id(model_harness))
+
+    assert not result.ephemeral
+    assert job.status is JobStatus.SUCCEEDED
+    assert job.model == "anime.safetensors"
+    assert job.params["model"] == "anime.safetensors"
+    assert job.result["model"] == "anime"
+    (checkpoint,) = [c for c in model_harness.webui.state.checkpoints if c.name == job.model]
+    sent = model_harness.webui.requests[-1]
+    assert sent["override_settings"] == {"sd_model_checkpoint": checkpoint.title}
+    assert sent["override_settings_restore_afterwards"] is True
+    options = model_harness.webui.state.options
+    assert options["sd_model_checkpoint"] == model_harness.webui.state.checkpoints[0].title
+
+
+async def test_imagine_without_model_sends_no_override(harness) -> None:
+    alice = harness.member("alice")
+
+    await alice.slash(harness.channel, "imagine", prompt="any model will do")
+    job = await harness.wait_delivered(await latest_job_id(harness))
+
+    assert job.model is None
+    assert "override_settings" not in harness.webui.requests[-1]
+
+
+async def test_imagine_rejects_unknown_model(model_harness) -> None:
+    alice = model_harness.member("alice")
+
+    result = await alice.slash(
+        model_harness.channel, "imagine", prompt="a cat", model="missing.safetensors"
+    )
+
+    assert result.ephemeral
+    assert result.response.content.startswith(
+        "Unknown model 'missing.safetensors'. Choose one of: anime.safetensors, "
+    )
+    assert "which the model option suggests as you type" in result.response.content
+    assert await model_harness.service.store.list_jobs() == []

@@ -98,3 +98,21 @@ async def test_upscale_doubles_first_image(harness) -> None:
     assert fields["Upscaled"].startswith("×2 with ")
     labels = [child.label for row in posted.components for child in row.children]
     assert labels == ["Delete"]
+
+
+async def test_reroll_keeps_model_upscale_unbound(harness) -> None:
+    xl = "sd_xl_base_1.0.safetensors"
+    await harness.service.refresh_models()
+    ann = harness.member("ann")
+    source, message, _ = await finished_result(harness, ann, width=256, height=256, model=xl)
+
+    await ann.click(message, label="Reroll")
+    rerolled = await harness.wait_delivered(source.id + 1)
+    await ann.click(message, label="Upscale")
+    upscaled = await harness.wait_delivered(source.id + 2)
+
+    assert source.model == rerolled.model == xl
+    assert rerolled.status is JobStatus.SUCCEEDED
+    assert rerolled.result["model"] == "sd_xl_base_1.0"
+    assert upscaled.status is JobStatus.SUCCEEDED
+    assert upscaled.model is None

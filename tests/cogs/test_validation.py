@@ -109,3 +109,93 @@ def test_validate_unknown_chosen_sampler_rejected() -> None:
 
     assert caught.value.option == "sampler"
     assert "Unknown sampler 'Karras Special'" in str(caught.value)
+
+
+MODELS = (
+    "anime.safetensors",
+    "SDXL/juggernaut.v9.safetensors",
+    "SD15/juggernaut.v9.safetensors",
+    "sd_xl_base_1.0.safetensors",
+)
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("anime.safetensors", "anime.safetensors"),
+        ("  ANIME.safetensors ", "anime.safetensors"),
+        ("anime", "anime.safetensors"),
+        ("anime.safetensors [0a1b2c3d4e]", "anime.safetensors"),
+        ("SDXL/juggernaut.v9.safetensors", "SDXL/juggernaut.v9.safetensors"),
+        ("sd_xl_base_1.0", "sd_xl_base_1.0.safetensors"),
+    ],
+)
+def test_validate_model_resolves_to_listed_name(typed: str, expected: str) -> None:
+    options = ImagineOptions(prompt="a fox", model=typed)
+
+    params = validate(options, LimitsSettings(), SAMPLERS, MODELS)
+
+    assert params.model == expected
+    assert params.required_model == expected
+
+
+@pytest.mark.parametrize("typed", [None, "", "   "])
+def test_validate_model_left_out(typed: str | None) -> None:
+    options = ImagineOptions(prompt="a fox", model=typed)
+
+    params = validate(options, LimitsSettings(), SAMPLERS, MODELS)
+
+    assert params.model is None
+
+
+def test_validate_model_ambiguous_short_name() -> None:
+    options = ImagineOptions(prompt="a fox", model="juggernaut.v9")
+
+    with pytest.raises(InvalidOptionError) as rejected:
+        validate(options, LimitsSettings(), SAMPLERS, MODELS)
+
+    assert rejected.value.option == "model"
+    assert str(rejected.value) == (
+        "The model 'juggernaut.v9' matches 'SDXL/juggernaut.v9.safetensors' and "
+        "'SD15/juggernaut.v9.safetensors': choose one by its full name."
+    )
+
+
+def test_validate_model_unknown_lists_available() -> None:
+    options = ImagineOptions(prompt="a fox", model="pony.safetensors")
+
+    with pytest.raises(InvalidOptionError) as rejected:
+        validate(options, LimitsSettings(), SAMPLERS, MODELS)
+
+    assert rejected.value.value == "pony.safetensors"
+    assert str(rejected.value) == (
+        "Unknown model 'pony.safetensors'. Choose one of: anime.safetensors, "
+        "SDXL/juggernaut.v9.safetensors, SD15/juggernaut.v9.safetensors, "
+        "sd_xl_base_1.0.safetensors."
+    )
+
+
+def test_validate_model_unknown_among_many() -> None:
+    models = [f"model-{index:02d}.safetensors" for index in range(40)]
+    options = ImagineOptions(prompt="a fox", model="pony")
+
+    with pytest.raises(InvalidOptionError) as rejected:
+        validate(options, LimitsSettings(), SAMPLERS, models)
+
+    message = str(rejected.value)
+    assert "model-09.safetensors and 30 more, which the model option suggests as you type." in (
+        message
+    )
+    assert "model-10.safetensors" not in message
+
+
+def test_validate_model_before_backends_listed() -> None:
+    options = ImagineOptions(prompt="a fox", model="anime")
+
+    with pytest.raises(InvalidOptionError) as rejected:
+        validate(options, LimitsSettings(), SAMPLERS, ())
+
+    assert str(rejected.value) == (
+        "Unknown model 'anime': no image server has listed its models yet. Leave the model "
+        "empty, or try again in a minute."
+    )

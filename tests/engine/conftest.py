@@ -96,3 +96,88 @@ async def queue(tmp_path: Path) -> AsyncIterator[Queue]:
         finally:
             await service.stop(grace_s=2)
             await store.close()
+
+
+ANIME = "anime.safetensors"
+PHOTO = "SDXL/photo.safetensors"
+SHARED = "shared.safetensors"
+
+
+@dataclass
+class TwoBackends:
+    """A queue with two backends: gpu-a has ANIME and SHARED, gpu-b has PHOTO and SHARED."""
+
+    service: QueueService
+    store: JobStore
+    events: RecordingEvents
+    webuis: dict[str, FakeWebUI]
+
+    async def add(self, prompt: str, model: str | None = None) -> Job:
+        params = GenerationParams(
+            prompt=prompt,
+            negative_prompt="",
+            width=64,
+            height=64,
+            steps=4,
+            cfg_scale=7.0,
+            seed=1,
+            sampler="Euler a",
+            count=1,
+            model=model,
+        )
+        job, _ = await self.service.enqueue(
+            NewJob(
+                user_id=1,
+                channel_id=2,
+                guild_id=3,
+                params=params.to_dict(),
+                model=params.required_model,
+            )
+        )
+        return job
+
+    async def wait_for(self, job_id: int, timeout_s: float = 30) -> Job:
+        """Return the job once its outcome was delivered."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while True:
+            delivered = [job for job in self.events.finished if job.id == job_id]
+            if delivered:
+                return delivered[0]
+            assert loop.time() < deadline, f"job {job_id} did not finish"
+            await asyncio.sleep(0.01)
+
+    def sent_checkpoints(self, backend: str) -> list[str | None]:
+        """Return the sd_model_checkpoint override of each txt2img request a backend received."""
+        overrides = [body.get("override_settings") or {} for body in self.webuis[backend].requests]
+        return [override.get("sd_model_checkpoint") for override in overrides]
+
+
+@pytest.fixture
+async def two_backends(tmp_path: Path) -> AsyncIterator[TwoBackends]:
+    async with (
+        FakeWebUI(speed=5000.0, models=[ANIME, SHARED]) as first,
+        FakeWebUI(speed=5000.0, models=[PHOTO, SHARED]) as second,
+        aiohttp.ClientSession() as session,
+    ):
+        store = await JobStore.open(tmp_path / "q.db")
+        service = QueueService(
+            store,
+            [
+                Backend("gpu-a", SDClient(session, first.url, max_generation_s=20.0)),
+                Backend("gpu-b", SDClient(session, second.url, max_generation_s=20.0)),
+            ],
+            ImageStore(tmp_path / "images"),
+            backoff_initial_s=0.05,
+            backoff_max_s=0.2,
+            health_every_s=0.05,
+        )
+        events = RecordingEvents(store=store)
+        service.events = events
+        await service.start()
+        try:
+            await service.refresh_models()
+            yield TwoBackends(service, store, events, {"gpu-a": first, "gpu-b": second})
+        finally:
+            await service.stop(grace_s=2)
+            await store.close()

@@ -162,3 +162,121 @@ async def test_failed_delivery_is_retried_while_running(tmp_path) -> None:
             await store.close()
 
     assert [finished.id for finished in events.finished] == [job.id]
+
+
+async def test_worker_routes_jobs_by_model(two_backends) -> None:
+    from tests.engine.conftest import ANIME, PHOTO, SHARED
+
+    jobs = [
+        await two_backends.add(f"job {index}", model)
+        for index, model in enumerate([ANIME, PHOTO, None, SHARED, PHOTO, ANIME, None])
+    ]
+
+    finished = [await two_backends.wait_for(job.id) for job in jobs]
+
+    assert [job.status for job in finished] == [JobStatus.SUCCEEDED] * 7
+    backends = [job.backend for job in finished]
+    assert backends[0] == backends[5] == "gpu-a"
+    assert backends[1] == backends[4] == "gpu-b"
+    assert {backends[2], backends[3], backends[6]} <= {"gpu-a", "gpu-b"}
+    assert [job.result["model"] for job in finished[:2]] == ["anime", "photo"]
+    assert finished[3].result["model"] == "shared"
+    titles = {
+        name: {checkpoint.name: checkpoint.title for checkpoint in webui.state.checkpoints}
+        for name, webui in two_backends.webuis.items()
+    }
+    sent_a = two_backends.sent_checkpoints("gpu-a")
+    sent_b = two_backends.sent_checkpoints("gpu-b")
+    assert sent_a.count(titles["gpu-a"][ANIME]) == 2
+    assert sent_b.count(titles["gpu-b"][PHOTO]) == 2
+    assert sent_a.count(None) + sent_b.count(None) == 2
+    for webui in two_backends.webuis.values():
+        overriding = [body for body in webui.requests if "override_settings" in body]
+        assert all(body["override_settings_restore_afterwards"] is True for body in overriding)
+
+
+async def test_worker_model_job_does_not_block_others(two_backends) -> None:
+    from tests.engine.conftest import ANIME, PHOTO
+
+    anime_gpu = two_backends.webuis["gpu-a"]
+    anime_gpu.fail_next("hang")
+    stuck = await two_backends.add("hangs on gpu-a", ANIME)
+    waiting = await two_backends.add("waits for gpu-a", ANIME)
+    photo = await two_backends.add("runs on gpu-b", PHOTO)
+    anyone = await two_backends.add("any backend", None)
+
+    photo_done = await two_backends.wait_for(photo.id)
+    anyone_done = await two_backends.wait_for(anyone.id)
+    still_running = await two_backends.store.get(stuck.id)
+    still_waiting = await two_backends.store.get(waiting.id)
+    anime_gpu.clear_faults()
+
+    assert photo_done.backend == anyone_done.backend == "gpu-b"
+    assert still_running.status is JobStatus.RUNNING
+    assert still_waiting.status is JobStatus.QUEUED
+    assert (await two_backends.wait_for(stuck.id)).backend == "gpu-a"
+    assert (await two_backends.wait_for(waiting.id)).backend == "gpu-a"
+
+
+async def test_worker_unbound_job_goes_to_free_backend(two_backends) -> None:
+    from tests.engine.conftest import PHOTO
+
+    photo_gpu = two_backends.webuis["gpu-b"]
+    photo_gpu.fail_next("hang")
+    stuck = await two_backends.add("hangs on gpu-b", PHOTO)
+    while (await two_backends.store.get(stuck.id)).status is not JobStatus.RUNNING:
+        await asyncio.sleep(0.01)
+    anyone = await two_backends.add("any backend", None)
+
+    anyone_done = await two_backends.wait_for(anyone.id)
+    photo_gpu.clear_faults()
+
+    assert anyone_done.backend == "gpu-a"
+    assert (await two_backends.wait_for(stuck.id)).status is JobStatus.SUCCEEDED
+
+
+async def test_worker_fails_job_when_backend_ignores_model(two_backends) -> None:
+    from tests.engine.conftest import ANIME, SHARED
+
+    anime_gpu = two_backends.webuis["gpu-a"]
+    # The file is removed after the worker listed it, so A1111 would drop the override.
+    anime_gpu.models = [SHARED]
+    job = await two_backends.add("an anime cat", ANIME)
+
+    failed = await two_backends.wait_for(job.id)
+
+    assert failed.status is JobStatus.FAILED
+    assert failed.backend == "gpu-a"
+    assert failed.error == (
+        f"The image server made this image with the model shared instead of {ANIME}, which "
+        "it no longer seems to have, so the image was discarded. Try again or choose another "
+        "model."
+    )
+    for _ in range(200):
+        if ANIME not in two_backends.service.models():
+            break
+        await asyncio.sleep(0.01)
+    assert ANIME not in two_backends.service.models()
+
+
+async def test_worker_fails_job_on_empty_images(queue) -> None:
+    queue.webui.fail_next("empty_images")
+    job = await queue.add()
+
+    (finished,) = await queue.wait_finished(1)
+
+    assert finished.id == job.id
+    assert finished.status is JobStatus.FAILED
+    assert finished.error.startswith("The image server sent back no images")
+
+
+async def test_worker_lists_models_at_start(queue) -> None:
+    for _ in range(200):
+        if queue.service.models():
+            break
+        await asyncio.sleep(0.01)
+
+    assert queue.service.models() == [
+        "sd_xl_base_1.0.safetensors",
+        "v1-5-pruned-emaonly.safetensors",
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fakewebui import catalog
+from fakewebui.errors import InvalidModelListError
 
 
 @pytest.mark.parametrize(
@@ -56,3 +57,33 @@ def test_apply_styles_wraps_and_appends() -> None:
         "film grain"
     )
     assert negative == "photo, 3d render, cartoon, illustration"
+
+
+def test_checkpoints_from_names_in_subfolders() -> None:
+    nested, plain = catalog.checkpoints(["SDXL/juggernaut.v9.safetensors", "anime.ckpt"])
+
+    assert nested.name == "SDXL/juggernaut.v9.safetensors"
+    assert nested.model_name == "SDXL_juggernaut.v9"
+    assert nested.name_for_extra == "juggernaut.v9"
+    assert nested.title == f"SDXL/juggernaut.v9.safetensors [{nested.shorthash}]"
+    assert nested.filename == f"{catalog.MODELS_DIR}/SDXL/juggernaut.v9.safetensors"
+    assert plain.model_name == "anime"
+    assert nested.sha256 != plain.sha256
+
+
+def test_find_checkpoint_in_given_list() -> None:
+    available = catalog.checkpoints(["SDXL/juggernaut.v9.safetensors"])
+    (juggernaut,) = available
+
+    for alias in ("juggernaut.v9", f"juggernaut.v9 [{juggernaut.shorthash}]", "SDXL_juggernaut.v9"):
+        assert catalog.find_checkpoint(alias, available) == juggernaut
+    assert catalog.find_checkpoint("sd_xl_base_1.0", available) is None
+
+
+@pytest.mark.parametrize(
+    "names",
+    [[], ["a.safetensors", "a.safetensors"], [""], ["  "], ["/abs/a.safetensors"], "a.ckpt"],
+)
+def test_checkpoints_reject_bad_names(names) -> None:
+    with pytest.raises(InvalidModelListError, match="Invalid model list"):
+        catalog.checkpoints(names)

@@ -7,6 +7,9 @@ from typing import Any
 
 import pytest
 
+from fakewebui import FakeWebUI
+from tests.fakewebui.conftest import ApiClient
+
 A1111_VARIANTS: dict[str, dict[str, Any]] = {
     "base": {},
     "negative_prompt": {"negative_prompt": "example negative prompt"},
@@ -190,6 +193,61 @@ async def test_txt2img_override_checkpoint(client) -> None:
     assert client.info(with_known.body)["sd_model_name"] == "sd_xl_base_1.0"
     assert client.info(with_unknown.body)["sd_model_name"] == "v1-5-pruned-emaonly"
     assert options.body["sd_model_checkpoint"].startswith("v1-5-pruned-emaonly.safetensors")
+
+
+async def test_txt2img_override_model_of_instance(session) -> None:
+    names = ["anime.safetensors", "SDXL/juggernaut.v9.safetensors"]
+    async with FakeWebUI(speed=1000, models=names) as webui:
+        client = ApiClient(session, webui.url)
+        small = {"steps": 2, "width": 64, "height": 64}
+        by_name = await client.txt2img(
+            {**small, "override_settings": {"sd_model_checkpoint": names[1]}}
+        )
+        title = webui.state.checkpoints[1].title
+        by_title = await client.txt2img(
+            {**small, "override_settings": {"sd_model_checkpoint": title}}
+        )
+        catalog_model = await client.txt2img(
+            {**small, "override_settings": {"sd_model_checkpoint": "sd_xl_base_1.0"}}
+        )
+        options = await client.get("/sdapi/v1/options")
+
+    for reply in (by_name, by_title):
+        info = client.info(reply.body)
+        assert info["sd_model_name"] == "juggernaut.v9"
+        assert info["sd_model_hash"] == webui.state.checkpoints[1].shorthash
+        assert "Model: juggernaut.v9" in info["infotexts"][0]
+    # A model this instance does not list is dropped silently, as A1111 does.
+    assert client.info(catalog_model.body)["sd_model_name"] == "anime"
+    assert options.body["sd_model_checkpoint"].startswith("anime.safetensors [")
+
+
+async def test_txt2img_override_kept_stores_title(client, webui) -> None:
+    reply = await client.txt2img(
+        {
+            "steps": 2,
+            "width": 64,
+            "height": 64,
+            "override_settings": {"sd_model_checkpoint": "sd_xl_base_1.0"},
+            "override_settings_restore_afterwards": False,
+        }
+    )
+    options = await client.get("/sdapi/v1/options")
+
+    assert reply.status == 200
+    assert options.body["sd_model_checkpoint"] == webui.state.checkpoints[1].title
+    assert webui.state.loaded == webui.state.checkpoints[1]
+
+
+async def test_txt2img_override_restored_keeps_loaded_model(client, webui) -> None:
+    override = {"sd_model_checkpoint": "sd_xl_base_1.0"}
+    await client.txt2img({"steps": 2, "width": 64, "height": 64, "override_settings": override})
+    loaded_after_override = webui.state.loaded
+    await client.txt2img({"steps": 2, "width": 64, "height": 64})
+
+    assert loaded_after_override == webui.state.checkpoints[1]
+    assert webui.state.loaded == webui.state.checkpoints[0]
+    assert webui.state.current_checkpoint() == webui.state.checkpoints[0]
 
 
 async def test_txt2img_styles_applied(client) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from fakewebui import FakeWebUI
+
 LIST_ROUTES = {
     "sd-models": {"title", "model_name", "hash", "sha256", "filename", "config"},
     "samplers": {"name", "aliases", "options"},
@@ -79,3 +81,16 @@ async def test_embeddings_and_scripts_objects(client) -> None:
     assert embeddings.body == {"loaded": {}, "skipped": {}}
     assert set(scripts.body) == {"txt2img", "img2img"}
     assert "x/y/z plot" in scripts.body["txt2img"]
+
+
+async def test_sd_models_lists_instance_models(session) -> None:
+    names = ["SDXL/juggernaut.safetensors", "anime.ckpt"]
+    async with FakeWebUI(speed=1000, models=names) as webui:
+        async with session.get(f"{webui.url}/sdapi/v1/sd-models") as response:
+            items = await response.json()
+        async with session.get(f"{webui.url}/sdapi/v1/options") as response:
+            options = await response.json()
+
+    assert [item["title"].rsplit(" [", 1)[0] for item in items] == names
+    assert [item["model_name"] for item in items] == ["SDXL_juggernaut", "anime"]
+    assert options["sd_model_checkpoint"] == items[0]["title"]

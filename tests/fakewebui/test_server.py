@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from fakewebui import FakeWebUI, create_app
-from fakewebui.errors import InvalidSpeedError, ServerNotStartedError
+from fakewebui.errors import InvalidModelListError, InvalidSpeedError, ServerNotStartedError
 from fakewebui.state import STATE_KEY, WebUIState
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,3 +115,36 @@ def _ping_until_up(url: str) -> object:
         except OSError:
             time.sleep(0.05)
     raise AssertionError(f"{url} did not answer")
+
+
+async def test_server_models_option_and_setter(session) -> None:
+    async with FakeWebUI(speed=1000, models=["a.safetensors", "SDXL/b.safetensors"]) as webui:
+        listed = webui.models
+        webui.models = ["SDXL/b.safetensors", "c.ckpt"]
+        async with session.get(f"{webui.url}/sdapi/v1/sd-models") as response:
+            items = await response.json()
+        async with session.get(f"{webui.url}/sdapi/v1/options") as response:
+            options = await response.json()
+
+    assert listed == ["a.safetensors", "SDXL/b.safetensors"]
+    assert [item["model_name"] for item in items] == ["SDXL_b", "c"]
+    # The selected model file was removed, so the setting moved to the first listed one.
+    assert options["sd_model_checkpoint"] == items[0]["title"]
+
+
+async def test_server_models_setter_keeps_listed_selection(session) -> None:
+    async with FakeWebUI(speed=1000) as webui:
+        selected = webui.state.options["sd_model_checkpoint"]
+        webui.models = ["new.safetensors", *webui.models]
+
+    assert webui.state.options["sd_model_checkpoint"] == selected
+    assert webui.models[0] == "new.safetensors"
+
+
+def test_server_rejects_bad_model_list() -> None:
+    with pytest.raises(InvalidModelListError):
+        FakeWebUI(models=[])
+    webui = FakeWebUI()
+    with pytest.raises(InvalidModelListError):
+        webui.models = ["dup.ckpt", "dup.ckpt"]
+    assert webui.models == ["v1-5-pruned-emaonly.safetensors", "sd_xl_base_1.0.safetensors"]

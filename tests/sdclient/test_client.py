@@ -82,6 +82,20 @@ async def test_txt2img_sends_payload(webui, session, encode_image) -> None:
     assert sent["override_settings"] == {"CLIP_stop_at_last_layers": 2}
 
 
+async def test_txt2img_sends_checkpoint_override(webui, session, encode_image) -> None:
+    webui.reply_txt2img([encode_image(64, 64)], sd_model_name="sd_xl_base_1.0")
+    client = SDClient(session, webui.base_url)
+    request = Txt2ImgRequest("a cat", width=64, height=64, checkpoint="sd_xl_base_1.0.safetensors")
+
+    result = await client.txt2img(request)
+
+    sent = webui.json_bodies[0]
+    assert sent["override_settings"] == {"sd_model_checkpoint": "sd_xl_base_1.0.safetensors"}
+    assert sent["override_settings_restore_afterwards"] is True
+    assert webui.count("POST", "/sdapi/v1/options") == 0
+    assert result.info["sd_model_name"] == "sd_xl_base_1.0"
+
+
 async def test_txt2img_four_images_skip_grid(webui, session, encode_image) -> None:
     grid = encode_image(128, 128)
     webui.reply_txt2img(
@@ -256,6 +270,45 @@ async def test_interrupt_if_running_cases(
     assert webui.count("POST", "/sdapi/v1/interrupt") == (1 if expected else 0)
 
 
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        pytest.param(
+            progress_body(job="", job_count=0, job_timestamp="20250102030405"),
+            "20250102030405",
+            id="idle",
+        ),
+        pytest.param(
+            progress_body(job="scripts_txt2img", job_count=1, job_timestamp="20251231235959"),
+            "20260101000000",
+            id="busy",
+        ),
+        pytest.param(
+            progress_body(job="", job_count=0, job_timestamp="0"), "00000000000000", id="fresh"
+        ),
+    ],
+)
+async def test_job_timestamp_floor_cases(webui, session, body, expected: str) -> None:
+    webui.reply("GET", "/sdapi/v1/progress", body=body)
+    client = SDClient(session, webui.base_url)
+
+    assert await client.job_timestamp_floor() == expected
+
+
+async def test_job_timestamp_floor_server_error(webui, session) -> None:
+    webui.reply("GET", "/sdapi/v1/progress", status=500, body={"error": "Exception"})
+    client = SDClient(session, webui.base_url)
+
+    assert await client.job_timestamp_floor() == "00000000000000"
+
+
+async def test_job_timestamp_floor_unreachable(session, refused_url) -> None:
+    client = SDClient(session, refused_url)
+
+    with pytest.raises(BackendUnreachableError):
+        await client.job_timestamp_floor()
+
+
 async def test_interrupt_if_running_invalid_timestamp(session) -> None:
     client = SDClient(session, "http://127.0.0.1:9")
 
@@ -303,6 +356,33 @@ async def test_sd_models_before_and_after_hashing(webui, session) -> None:
     assert unhashed.title == "sdxl"
     assert unhashed.hash is None
     assert unhashed.filename == "/models/Stable-diffusion/sdxl.safetensors"
+
+
+async def test_sd_models_names_across_backends(webui, session) -> None:
+    # A1111 1.10 replaces "/" in model_name, and SD.Next reports the name with its extension.
+    body = [
+        {
+            "title": "SDXL/jugger.safetensors [0a1b2c3d4e]",
+            "model_name": "SDXL_jugger",
+            "hash": "0a1b2c3d4e",
+        },
+        {"title": "SDXL/jugger.safetensors [0a1b2c3d4e]", "model_name": "SDXL/jugger.safetensors"},
+        {"title": "", "model_name": ""},
+        "not an object",
+    ]
+    webui.reply("GET", "/sdapi/v1/sd-models", body=body)
+    client = SDClient(session, webui.base_url)
+
+    models = await client.sd_models()
+
+    assert [model.name for model in models] == ["SDXL/jugger.safetensors"] * 2
+
+
+async def test_sd_models_without_retry_raises_at_once(session, refused_url) -> None:
+    client = SDClient(session, refused_url)
+
+    with pytest.raises(BackendUnreachableError):
+        await client.sd_models(retry=False)
 
 
 async def test_get_options_returns_dict(webui, session) -> None:

@@ -29,6 +29,36 @@ def test_txt2img_request_payload_defaults() -> None:
     }
 
 
+def test_txt2img_request_checkpoint_override() -> None:
+    request = Txt2ImgRequest(
+        "a cat",
+        override_settings={"CLIP_stop_at_last_layers": 2},
+        checkpoint="sd_xl_base_1.0.safetensors [31e35c80fc]",
+    )
+
+    payload = request.to_payload()
+
+    assert payload["override_settings"] == {
+        "CLIP_stop_at_last_layers": 2,
+        "sd_model_checkpoint": "sd_xl_base_1.0.safetensors [31e35c80fc]",
+    }
+    assert payload["override_settings_restore_afterwards"] is True
+    assert request.override_settings == {"CLIP_stop_at_last_layers": 2}
+
+
+def test_txt2img_request_without_checkpoint_sends_no_override() -> None:
+    payload = Txt2ImgRequest("a cat").to_payload()
+
+    assert "override_settings" not in payload
+    assert "override_settings_restore_afterwards" not in payload
+
+
+@pytest.mark.parametrize("checkpoint", ["", "  "])
+def test_txt2img_request_rejects_blank_checkpoint(checkpoint: str) -> None:
+    with pytest.raises(ValueError, match="checkpoint"):
+        Txt2ImgRequest("a cat", checkpoint=checkpoint)
+
+
 def test_txt2img_request_image_count() -> None:
     assert Txt2ImgRequest("a cat", batch_size=3, n_iter=2).image_count == 6
 
@@ -88,6 +118,20 @@ def test_progress_idle_needs_empty_job() -> None:
     state = {"job": "scripts_txt2img", "job_count": 0, "job_timestamp": "20250102030405"}
 
     assert Progress.from_json({"state": state}).idle is False
+
+
+@pytest.mark.parametrize(
+    ("title", "hash", "name"),
+    [
+        ("sd_xl_base_1.0.safetensors [31e35c80fc]", "31e35c80fc", "sd_xl_base_1.0.safetensors"),
+        ("sd_xl_base_1.0.safetensors", None, "sd_xl_base_1.0.safetensors"),
+        ("SDXL/juggernaut.safetensors [0123abcd]", None, "SDXL/juggernaut.safetensors"),
+    ],
+)
+def test_sd_model_name_drops_hash(title: str, hash: str | None, name: str) -> None:
+    model = SDModel(title=title, model_name="ignored", filename=None, hash=hash)
+
+    assert model.name == name
 
 
 def test_sd_model_from_json_without_title() -> None:

@@ -83,6 +83,18 @@ async def post_txt2img(webui: Any, session: Any, **reply: Any) -> Exception:
             id="401-a1111",
         ),
         pytest.param(401, {"detail": "Unauthorized"}, "Unauthorized", id="401-sdnext"),
+        pytest.param(
+            404,
+            {
+                "error": "HTTPException",
+                "code": 404,
+                "detail": "Sampler not found",
+                "body": "",
+                "errors": "404: Sampler not found",
+            },
+            "Sampler not found",
+            id="404-sdnext-code",
+        ),
     ],
 )
 async def test_rejected_reason(webui, session, status: int, body: Any, reason: str) -> None:

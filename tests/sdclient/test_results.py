@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from sdclient import InvalidResultError, SDClient, Txt2ImgRequest
+from sdclient import EmptyResultError, InvalidResultError, SDClient, Txt2ImgRequest
 
 REQUEST = Txt2ImgRequest("a cat", width=64, height=64)
 
@@ -95,9 +95,13 @@ async def test_txt2img_extra_images_dropped(webui, session, encode_image) -> Non
 async def test_txt2img_empty_images_sdnext(webui, session) -> None:
     webui.reply("POST", "/sdapi/v1/txt2img", body={"images": [], "parameters": {}, "info": ""})
 
-    reason = await expect_invalid(webui, session)
+    with pytest.raises(EmptyResultError) as caught:
+        await generate(webui, session)
 
-    assert reason == "the response contained no images"
+    assert isinstance(caught.value, InvalidResultError)
+    assert caught.value.status == 200
+    assert caught.value.reason == "the response contained no images"
+    assert "SD.Next does when it has no model loaded" in str(caught.value)
 
 
 async def test_txt2img_broken_base64(webui, session) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from storage import (
     DatabaseLockedError,
+    JobStatus,
     JobStore,
     NewJob,
     SchemaVersionError,
@@ -265,3 +266,45 @@ async def test_queue_state_holds_one_row(database: Database) -> None:
 
     rows = await database.fetch_all("SELECT id FROM queue_state")
     assert [tuple(row) for row in rows] == [(1,)]
+
+
+def write_version_3_file(path: Path) -> None:
+    with sqlite3.connect(path) as conn:
+        for statement in MIGRATIONS[0] + MIGRATIONS[1] + MIGRATIONS[2]:
+            conn.execute(statement)
+        conn.execute("PRAGMA user_version = 3")
+        for status in ("succeeded", "queued", "running", "queued"):
+            conn.execute(
+                "INSERT INTO jobs (status, user_id, channel_id, params, enqueued_at)"
+                ' VALUES (?, 5, 6, \'{"prompt": "before"}\', 1.0)',
+                (status,),
+            )
+    conn.close()
+
+
+async def test_open_migrates_version_3_file(db_path: Path) -> None:
+    write_version_3_file(db_path)
+
+    async with await JobStore.open(db_path) as store:
+        kept = [await store.get(job_id) for job_id in range(1, 5)]
+        added, ahead = await store.enqueue(
+            NewJob(7, 6, None, {"prompt": "after"}, model="sd_xl_base_1.0.safetensors")
+        )
+        first = await store.claim("gpu-xl", models=frozenset({"sd_xl_base_1.0.safetensors"}))
+        second = await store.claim("gpu-xl", models=frozenset({"sd_xl_base_1.0.safetensors"}))
+        third = await store.claim("gpu-xl", models=frozenset({"sd_xl_base_1.0.safetensors"}))
+
+    version, names = read_schema(db_path)
+    assert version == SCHEMA_VERSION == 4
+    assert {"jobs_queued_model", "jobs_queued_model_fair"} <= names
+    assert table_columns(db_path, "jobs")["model"] == ("TEXT", 0, None)
+    assert [job.status for job in kept if job is not None] == [
+        JobStatus.SUCCEEDED,
+        JobStatus.QUEUED,
+        JobStatus.RUNNING,
+        JobStatus.QUEUED,
+    ]
+    assert all(job is not None and job.model is None for job in kept)
+    assert all(job is not None and job.params == {"prompt": "before"} for job in kept)
+    assert ahead == 3
+    assert [job.id if job else None for job in (first, second, third)] == [2, 4, added.id]

@@ -58,3 +58,13 @@ def test_new_job_is_frozen(make_job: MakeJob) -> None:
 
     with pytest.raises(dataclasses.FrozenInstanceError):
         new.user_id = 5  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("model", ["", "   "])
+def test_new_job_rejects_blank_model(make_job: MakeJob, model: str) -> None:
+    with pytest.raises(ValueError, match="checkpoint name"):
+        make_job(model=model)
+
+
+def test_new_job_model_defaults_to_any(make_job: MakeJob) -> None:
+    assert make_job().model is None

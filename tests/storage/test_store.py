@@ -341,6 +341,7 @@ async def test_job_survives_reopen_with_every_field(
         interaction_created_at=1_699_999_999.25,
         attachment_size_limit=26_214_400,
         app_permissions=(1 << 49) | (1 << 15),
+        model="SDXL/juggernaut XL ✨.safetensors",
     )
     async with await JobStore.open(db_path, clock=clock) as store:
         job, _ = await store.enqueue(new)
@@ -387,6 +388,7 @@ async def test_job_survives_reopen_with_every_field(
         "delivered_at": 1_700_000_003.0,
         "error": None,
         "delivery_note": None,
+        "model": "SDXL/juggernaut XL ✨.safetensors",
     }
     assert len(after.params["prompt"]) == 6000 + len("🌊 Ölgemälde eines Leuchtturms, 夕暮れ, ")
     assert interrupted_after is not None

@@ -69,7 +69,7 @@ class AdminCog(commands.Cog):
         positions = await store.positions()
         state = " The queue is paused." if self.bot.service.paused else ""
         lines = [f"{total} jobs running or waiting; page {page} of {pages}.{state}"]
-        lines += [_job_line(job, positions.get(job.id)) for job in jobs]
+        lines += [job_line(job, positions.get(job.id)) for job in jobs]
         await interaction.response.send_message(
             formatting.shorten("\n".join(lines), formatting.CONTENT_MAX_CHARS), ephemeral=True
         )
@@ -172,7 +172,7 @@ class _ConfirmClear(discord.ui.View):
         self.stop()
 
 
-def _job_line(job: Job, ahead: int | None) -> str:
+def job_line(job: Job, ahead: int | None) -> str:
     prompt = formatting.quote_prompt(str(job.params.get("prompt", "")), 40)
     size = f"{job.params.get('width')}×{job.params.get('height')}"
     age_min = (time.time() - job.enqueued_at) / 60

@@ -7,7 +7,7 @@ import logging
 import discord
 from discord import app_commands
 
-from storage import StorageError
+from storage import InvalidJobError, JobNotFoundError, StorageError
 
 _log = logging.getLogger(__name__)
 
@@ -23,6 +23,16 @@ async def reply_to_error(
     original = getattr(error, "original", error)
     if isinstance(error, app_commands.CheckFailure):
         text = str(error) or "You cannot use this command here."
+    elif isinstance(original, JobNotFoundError):
+        text = f"Job {original.job_id} does not exist. Check the job number and try again."
+    elif isinstance(original, InvalidJobError):
+        _log.warning(
+            "command %s: the job store rejected the request: %s", _name(interaction), original
+        )
+        text = (
+            "The request contains characters that cannot be stored, such as a lone surrogate. "
+            "Remove them and send it again."
+        )
     elif isinstance(original, StorageError):
         _log.error("command %s failed in storage: %s", _name(interaction), original)
         text = "The queue could not store your request. Try again in a minute."

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import discord
 
 from engine import GenerationParams, StatusKind, StatusView
@@ -11,6 +13,9 @@ CONTENT_MAX_CHARS = 2000
 EMBED_DESCRIPTION_MAX_CHARS = 4096
 STATUS_PROMPT_MAX_CHARS = 300
 RESULT_PROMPT_MAX_CHARS = 1000
+ERROR_MAX_CHARS = 500
+# Discord adds a preview embed for each link in a message unless it is wrapped in angle brackets.
+_LINK = re.compile(r"<?https?://[^\s<>]*[^\s<>.,:;\"')\]]>?", re.IGNORECASE)
 
 
 def shorten(text: str, max_chars: int) -> str:
@@ -21,10 +26,24 @@ def shorten(text: str, max_chars: int) -> str:
 
 
 def quote_prompt(prompt: str, max_chars: int) -> str:
-    """Show a prompt as inert text: no markdown, no mentions, no links that embed."""
-    shortened = shorten(" ".join(prompt.split()), max_chars)
-    escaped = discord.utils.escape_mentions(discord.utils.escape_markdown(shortened))
-    return escaped
+    """Show a prompt or other outside text inertly: no markdown, mentions or link previews.
+
+    The result has at most ``max_chars`` characters. Escaping can double the length, so the
+    text is cut further until its escaped form fits.
+    """
+    flat = " ".join(prompt.split())
+    budget = min(max_chars, len(flat))
+    while True:
+        quoted = _inert(shorten(flat, budget))
+        if len(quoted) <= max_chars or budget <= 1:
+            return quoted[:max_chars]
+        budget = max(1, budget - (len(quoted) - max_chars))
+
+
+def _inert(text: str) -> str:
+    unlinked = _LINK.sub(lambda match: f"<{match[0].strip('<>')}>", text)
+    # escape_markdown leaves links in angle brackets as they are, so they stay clickable.
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(unlinked))
 
 
 def tasks_ahead_text(ahead: int) -> str:
@@ -117,7 +136,8 @@ def finished_text(job: Job, result_url: str | None, note: str | None = None) -> 
     elif job.status is JobStatus.CANCELLED:
         headline = f"Cancelled. (job {job.id})"
     else:
-        headline = f"Failed: {job.error or 'unknown error'} (job {job.id})"
+        reason = quote_prompt(job.error or "unknown error", ERROR_MAX_CHARS)
+        headline = f"Failed: {reason} (job {job.id})"
     return _status(job.user_id, headline, _prompt(job))
 
 
@@ -147,6 +167,11 @@ def result_embed(job: Job, params: GenerationParams, first_file: str | None) -> 
     if first_file is not None:
         embed.set_image(url=f"attachment://{first_file}")
     return embed
+
+
+def dm_link_text(job: Job, jump_url: str) -> str:
+    """Return the DM that points an opted-in member to their posted image."""
+    return f"Your image for job {job.id} is ready: {jump_url}"
 
 
 def failed_delivery_text(job: Job) -> str:

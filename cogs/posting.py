@@ -83,8 +83,7 @@ class ResultPoster:
         prefs = await self.service.store.user_prefs(job.user_id)
         if not prefs.dm_opt_in or prefs.dm_blocked_at is not None:
             return
-        text = f"Your image for job {job.id} is ready: {message.jump_url}"
-        await self._send_dm(job, {"content": text})
+        await self._send_dm(job, {"content": formatting.dm_link_text(job, message.jump_url)})
 
     async def _post_within(self, job: Job, limit: int) -> Posted:
         records = (job.result or {}).get("images", [])

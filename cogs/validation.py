@@ -14,14 +14,18 @@ from settings import LimitsSettings
 # C0 and C1 control characters except tab and newline, zero-width characters (U+200B to U+200D,
 # U+2060, U+FEFF) and bidirectional controls (U+061C, U+200E, U+200F, U+202A to U+202E, U+2066
 # to U+2069). A WebUI gains nothing from them, they garble the status text, and a prompt made
-# only of them would otherwise pass as not empty.
+# only of them would otherwise pass as not empty. Lone surrogates (U+D800 to U+DFFF) are no
+# characters at all and cannot be stored as UTF-8.
 _INVISIBLE_CHARACTERS = re.compile(
-    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]"
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff"
+    r"\ud800-\udfff]"
 )
 MAX_SEED = 2**32 - 2
 # Model names listed in a rejection. Names can be 100 characters long and a Discord message
 # contains at most 2,000, so the list stays well under that.
 _MODELS_SHOWN = 10
+# A sampler or model name is free text of up to 6,000 characters; a rejection quotes only this much.
+_NAME_SHOWN_MAX_CHARS = 100
 
 _Number = TypeVar("_Number", int, float)
 
@@ -145,7 +149,7 @@ def _sampler(value: str | None, default: str, samplers: Sequence[str]) -> str:
         return offered
     shown = ", ".join(samplers[:25])
     raise InvalidOptionError(
-        "sampler", value, f"Unknown sampler {wanted!r}. Choose one of: {shown}."
+        "sampler", value, f"Unknown sampler {_quoted(wanted)}. Choose one of: {shown}."
     )
 
 
@@ -166,21 +170,23 @@ def _model(value: str | None, models: Sequence[str]) -> str | None:
     if matches:
         both = " and ".join(repr(name) for name in matches[:2])
         raise InvalidOptionError(
-            "model", value, f"The model {requested!r} matches {both}: choose one by its full name."
+            "model",
+            value,
+            f"The model {_quoted(requested)} matches {both}: choose one by its full name.",
         )
     if not models:
         raise InvalidOptionError(
             "model",
             value,
-            f"Unknown model {requested!r}: no image server has listed its models yet. Leave the "
-            "model empty, or try again in a minute.",
+            f"Unknown model {_quoted(requested)}: no image server has listed its models yet. "
+            "Leave the model empty, or try again in a minute.",
         )
     listed = ", ".join(models[:_MODELS_SHOWN])
     more = len(models) - _MODELS_SHOWN
     if more > 0:
         listed += f" and {more} more, which the model option suggests as you type"
     raise InvalidOptionError(
-        "model", value, f"Unknown model {requested!r}. Choose one of: {listed}."
+        "model", value, f"Unknown model {_quoted(requested)}. Choose one of: {listed}."
     )
 
 
@@ -200,3 +206,10 @@ def _matching_models(requested: str, models: Sequence[str]) -> list[str]:
 def _short_forms(name: str) -> set[str]:
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     return {base.casefold(), checkpoint_stem(name).casefold()}
+
+
+def _quoted(name: str) -> str:
+    """Return ``name`` quoted for a reply, cut so that a long value keeps the reply short."""
+    if len(name) > _NAME_SHOWN_MAX_CHARS:
+        name = name[: _NAME_SHOWN_MAX_CHARS - 1] + "…"
+    return repr(name)

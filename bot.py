@@ -14,7 +14,7 @@ import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import discord
@@ -26,6 +26,9 @@ from fakewebui import FakeWebUI
 from sdclient import SDClient
 from settings import DEFAULT_SAMPLERS, ConfigError, Settings, is_valid_host, load_settings
 from storage import JobStore, StorageError
+
+if TYPE_CHECKING:
+    from cogs.delivery import DiscordDelivery
 
 _log = logging.getLogger("bot")
 
@@ -46,6 +49,7 @@ class ImagineBot(commands.Bot):
         )
         self.settings = settings
         self.service = service
+        self.delivery: DiscordDelivery | None = None
 
     async def setup_hook(self) -> None:
         from cogs.delivery import DiscordDelivery
@@ -55,8 +59,8 @@ class ImagineBot(commands.Bot):
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         self.add_dynamic_items(StatusButton, ResultButton)
-        delivery = DiscordDelivery(self, self.service)
-        self.service.attach(delivery, delivery)
+        self.delivery = DiscordDelivery(self, self.service)
+        self.service.attach(self.delivery, self.delivery)
         self.tree.error(self._on_app_command_error)
 
     async def _on_app_command_error(
@@ -209,6 +213,9 @@ def configure_logging(level: str) -> None:
         # aiosqlite logs every statement with its parameters at DEBUG, and those include the
         # interaction tokens that the job store keeps.
         "aiosqlite": logging.INFO,
+        # At DEBUG these log gateway payloads and webhook URLs, which carry interaction tokens.
+        "discord.gateway": logging.INFO,
+        "discord.webhook": logging.INFO,
     }
     logging.config.dictConfig(
         {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import discord
 
@@ -22,6 +22,11 @@ _log = logging.getLogger(__name__)
 
 # Codes that mean an interaction token can no longer be used.
 _TOKEN_GONE = {10015, 50027, 10062}
+# Discord's code for a message that does not exist, such as one a moderator deleted.
+UNKNOWN_MESSAGE = 10008
+# The interaction's own reply, in place of a message id in webhook routes. discord.py puts the
+# id into the URL as given, so the string works although the parameter is typed int.
+_ORIGINAL_RESPONSE = cast(int, "@original")
 
 
 class DiscordDelivery:
@@ -32,6 +37,9 @@ class DiscordDelivery:
         self.service = service
         self.poster = ResultPoster(bot, service)
         self.started_at = time.time()
+        # Status messages found deleted. Editing one again would only fetch another 10008, and
+        # the notifier would keep trying at every position change and progress step.
+        self._deleted_status_ids: set[int] = set()
 
     async def job_started(self, job: Job) -> None:
         # The status notifier shows the start, paced with every other edit.
@@ -57,9 +65,38 @@ class DiscordDelivery:
         text = formatting.finished_text(job, result_url, posted.note)
         via_token = self.service.notifier.token_fresh(job)
         # An empty attachment list removes the last progress preview.
-        await self._edit_status(job, text, via_token=via_token, paced=True, attachments=[])
+        shown = await self._edit_status(job, text, via_token=via_token, paced=True, attachments=[])
+        if not shown and job.status is JobStatus.FAILED:
+            await self._tell_in_channel(job, text)
         message_id = posted.message.id if posted.message is not None else None
         await self.service.store.mark_delivered(job.id, message_id, note=posted.note)
+        if job.status_message_id is not None:
+            self._deleted_status_ids.discard(job.status_message_id)
+
+    async def reply_stored(self, job_id: int) -> None:
+        """Show the outcome in a status reply that was stored after its job had been delivered."""
+        job = await self.service.store.get(job_id)
+        if job is None or job.delivered_at is None:
+            # Still waiting or running: the next status edit finds the stored reply.
+            return
+        result_url = None
+        if job.result_message_id is not None:
+            channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+            result_url = channel.get_partial_message(job.result_message_id).jump_url
+        text = formatting.finished_text(job, result_url, job.delivery_note)
+        via_token = self.service.notifier.token_fresh(job)
+        await self._edit_status(job, text, via_token=via_token, paced=True, attachments=[])
+
+    async def _tell_in_channel(self, job: Job, text: str) -> None:
+        """Post a failure where the member asked, when no status message can show it."""
+        channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+        await self.service.pacer.acquire(channel_id=job.channel_id, urgent=True)
+        try:
+            await channel.send(
+                text, allowed_mentions=discord.AllowedMentions(users=[discord.Object(job.user_id)])
+            )
+        except discord.HTTPException as exc:
+            _log.warning("job %d: cannot tell its member that it failed (%s)", job.id, exc)
 
     async def _find_earlier_post(self, job: Job) -> discord.Message | None:
         """Find the result of a job finished before this process started, if it was posted.
@@ -97,13 +134,17 @@ class DiscordDelivery:
         via_token: bool,
         paced: bool = False,
         attachments: list[discord.File] | None = None,
-    ) -> None:
+    ) -> bool:
         """Edit the job's status message, through its interaction token while it is valid.
 
         The notifier acquires pacing itself; ``paced`` makes this method acquire it instead.
+        Return whether the message was edited.
         """
         if job.status_message_id is None:
-            return
+            stored = await self.service.store.get(job.id)
+            job = stored if stored is not None else job
+        if job.status_message_id in self._deleted_status_ids:
+            return False
         edit: dict[str, Any] = {
             "content": content,
             "allowed_mentions": discord.AllowedMentions.none(),
@@ -111,21 +152,12 @@ class DiscordDelivery:
         if attachments is not None:
             edit["attachments"] = attachments
         if via_token and job.application_id is not None and job.interaction_token is not None:
-            if paced:
-                await self.service.pacer.acquire(token_key=job.id)
-            webhook = discord.Webhook.partial(
-                job.application_id, job.interaction_token, client=self.bot
-            )
-            try:
-                await webhook.edit_message(job.status_message_id, **edit)
-                return
-            except discord.HTTPException as exc:
-                if exc.code not in _TOKEN_GONE:
-                    _log.warning(
-                        "job %d: status edit through the interaction failed (%s)", job.id, exc
-                    )
-                    return
+            edited = await self._edit_through_token(job, edit, paced=paced)
+            if edited is not None:
+                return edited
             paced = True
+        if job.status_message_id is None:
+            return False
         channel_id = job.status_channel_id or job.channel_id
         if paced:
             await self.service.pacer.acquire(channel_id=channel_id, urgent=True)
@@ -137,6 +169,60 @@ class DiscordDelivery:
                 file.reset()
             await message.edit(**edit)
         except discord.HTTPException as exc:
+            if exc.code == UNKNOWN_MESSAGE:
+                self._forget_status(job)
+                return False
             _log.warning(
                 "job %d: cannot edit status message %d (%s)", job.id, job.status_message_id, exc
             )
+            return False
+        return True
+
+    async def _edit_through_token(
+        self, job: Job, edit: dict[str, Any], *, paced: bool
+    ) -> bool | None:
+        """Edit through the interaction: whether it was edited, or None if the token is gone."""
+        assert job.application_id is not None and job.interaction_token is not None
+        if paced:
+            await self.service.pacer.acquire(token_key=job.id)
+        webhook = discord.Webhook.partial(
+            job.application_id, job.interaction_token, client=self.bot
+        )
+        try:
+            if job.status_message_id is None:
+                return await self._edit_unstored_reply(job, webhook, edit)
+            await webhook.edit_message(job.status_message_id, **edit)
+            return True
+        except discord.HTTPException as exc:
+            if exc.code in _TOKEN_GONE:
+                return None
+            if exc.code == UNKNOWN_MESSAGE:
+                self._forget_status(job)
+            else:
+                _log.warning("job %d: status edit through the interaction failed (%s)", job.id, exc)
+            return False
+
+    async def _edit_unstored_reply(
+        self, job: Job, webhook: discord.Webhook, edit: dict[str, Any]
+    ) -> bool:
+        """Edit the reply whose id was never stored, and store it.
+
+        The id is stored once Discord has answered the reply, so a bot stopped in between, or a
+        job that ends first, leaves it unknown; the interaction still names the reply.
+        """
+        try:
+            message = await webhook.edit_message(_ORIGINAL_RESPONSE, **edit)
+        except discord.NotFound:
+            # The reply is not on Discord yet; storing it shows the outcome, see reply_stored.
+            return False
+        await self.service.store.set_status_message(job.id, message.channel.id, message.id)
+        return True
+
+    def _forget_status(self, job: Job) -> None:
+        assert job.status_message_id is not None
+        self._deleted_status_ids.add(job.status_message_id)
+        _log.info(
+            "job %d: status message %d was deleted, so it gets no more edits",
+            job.id,
+            job.status_message_id,
+        )

@@ -123,6 +123,9 @@ async def queue_request(
     )
     if response.message_id is not None and interaction.channel_id is not None:
         await service.store.set_status_message(job.id, interaction.channel_id, response.message_id)
+        if bot.delivery is not None:
+            # A fast job may have been delivered before the reply existed to show it.
+            await bot.delivery.reply_stored(job.id)
 
 
 def _new_job(

@@ -33,10 +33,16 @@ _log = logging.getLogger(__name__)
 
 # The job_timestamp floor before the first job, earlier than any that A1111 reports.
 _NO_TIMESTAMP = "00000000000000"
+# How often a worker waiting out a back-off pause asks an unreachable backend whether it is back.
+_RETURN_PROBE_INTERVAL_S = 1.0
 
 
 class _Retry(Exception):
     """The backend could not take the job; it went back to the queue and the worker waits."""
+
+    def __init__(self, *, unreachable: bool) -> None:
+        super().__init__()
+        self.unreachable = unreachable
 
 
 class BackendWorker:
@@ -98,11 +104,11 @@ class BackendWorker:
                 continue
             try:
                 await self._process(job)
-            except _Retry:
+            except _Retry as retry:
                 if self.down_since is None:
                     self.down_since = time.time()
                     self._notifier.queue_changed()
-                await asyncio.sleep(self._backoff_s)
+                await self._pause_before_retry(unreachable=retry.unreachable)
                 self._backoff_s = min(self._backoff_s * 2, self._backoff_max_s)
             else:
                 if self.down_since is not None:
@@ -112,6 +118,29 @@ class BackendWorker:
                     self.down_since = None
                     self._notifier.queue_changed()
                 self._backoff_s = self._backoff_initial_s
+
+    async def _pause_before_retry(self, *, unreachable: bool) -> None:
+        """Wait out the back-off pause, or only until an unreachable backend answers again.
+
+        A backend that returned a server error does answer, so only the pause protects it.
+        """
+        if not unreachable:
+            await asyncio.sleep(self._backoff_s)
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._backoff_s
+        while deadline - loop.time() > _RETURN_PROBE_INTERVAL_S:
+            await asyncio.sleep(_RETURN_PROBE_INTERVAL_S)
+            if await self._answers():
+                return
+        await asyncio.sleep(max(0.0, deadline - loop.time()))
+
+    async def _answers(self) -> bool:
+        try:
+            await self.client.progress(retry=False)
+        except SDError:
+            return False
+        return True
 
     async def drain(self, timeout_s: float) -> None:
         """Wait up to ``timeout_s`` for deliveries that are still in flight."""
@@ -226,7 +255,7 @@ class BackendWorker:
             since = self._current_since = await self.client.job_timestamp_floor()
         except BackendUnreachableError as exc:
             await self._release_unreachable(job, exc)
-            raise _Retry from exc
+            raise _Retry(unreachable=True) from exc
         try:
             return await self._run_on_backend(params, request)
         except BackendUnreachableError as exc:
@@ -244,7 +273,7 @@ class BackendWorker:
                     self._background.spawn(self.events.job_finished(requeued))
             else:
                 await self._release_unreachable(job, exc)
-            raise _Retry from exc
+            raise _Retry(unreachable=True) from exc
         except BackendServerError as exc:
             if exc.retryable:
                 await self._store.release(job.id)
@@ -255,7 +284,7 @@ class BackendWorker:
                     exc.status,
                     self._backoff_s,
                 )
-                raise _Retry from exc
+                raise _Retry(unreachable=False) from exc
             return _server_error_reason(exc)
         except BackendTimeoutError as exc:
             interrupted = await self._interrupt_quietly(since)

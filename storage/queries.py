@@ -140,3 +140,26 @@ SELECT * FROM jobs WHERE user_id = :user_id AND status = 'succeeded'
 ORDER BY finished_at DESC, id DESC
 LIMIT :limit
 """
+
+# The enqueue inserts only while the member is within both limits. A limit that is off passes
+# NULL as :max_active or 0 as :cooldown_s. The cooldown term has the same form as the check that
+# explains a refusal, now - last < cooldown, so both agree at the boundary.
+ENQUEUE_LIMITS = """
+(:max_active IS NULL OR (SELECT COUNT(*) FROM jobs
+    WHERE user_id = :user_id AND status IN ('queued', 'running')) < :max_active)
+AND (:cooldown_s <= 0 OR COALESCE(:enqueued_at - (SELECT MAX(enqueued_at) FROM jobs
+    WHERE user_id = :user_id), :cooldown_s) >= :cooldown_s)
+"""
+
+# What the enqueue returns besides the new row: the tasks ahead of it, counted in the same
+# statement. "jobs" is the inserted row; "earlier" walks the partial index jobs_queued or
+# jobs_queued_fair.
+RUNNING_COUNT = "(SELECT COUNT(*) FROM jobs WHERE status = 'running')"
+QUEUED_BEFORE = (
+    "(SELECT COUNT(*) FROM jobs AS earlier WHERE earlier.status = 'queued'"
+    " AND earlier.id < jobs.id)"
+)
+FAIR_QUEUED_BEFORE = (
+    "(SELECT COUNT(*) FROM jobs AS earlier WHERE earlier.status = 'queued'"
+    " AND (earlier.sort_key, earlier.id) < (jobs.sort_key, jobs.id))"
+)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import fields
 from typing import Any
 
 from storage.errors import InvalidJobError
 from storage.models import Job, JobStatus, NewJob
+from storage.queries import ENQUEUE_LIMITS, RUNNING_COUNT
 
 # sort_key is a column but not a Job field, because only the scheduling policy reads it.
 _UPDATABLE_COLUMNS = frozenset(f.name for f in fields(Job)) - {"id"} | {"sort_key"}
@@ -34,6 +35,46 @@ INSERT_JOB_SQL = (
     f"INSERT INTO jobs ({', '.join(_NEW_JOB_COLUMNS)}) "
     f"VALUES ({', '.join(':' + name for name in _NEW_JOB_COLUMNS)}) RETURNING *"
 )
+
+
+def enqueue_sql(sort_key: str, queued_before: str) -> str:
+    """Build the enqueue of one job as a single statement, and so a single commit.
+
+    It inserts the row only if ENQUEUE_LIMITS holds, with sort_key (an SQL expression) as
+    its key, and returns the row with running_ahead and queued_ahead, the counts of tasks ahead.
+    """
+    values = [":" + name if name != "sort_key" else sort_key for name in _NEW_JOB_COLUMNS]
+    return (
+        f"INSERT INTO jobs ({', '.join(_NEW_JOB_COLUMNS)})\n"
+        f"SELECT {', '.join(values)}\n"
+        f"WHERE {ENQUEUE_LIMITS}"
+        f"RETURNING *, {RUNNING_COUNT} AS running_ahead, {queued_before} AS queued_ahead"
+    )
+
+
+def update_job_sql(
+    changes: Mapping[str, Any], *, allowed: Collection[JobStatus] | None = None
+) -> str:
+    """Build an UPDATE of one job by :id that sets the columns in changes and returns the row.
+
+    With allowed, the row changes only if its status is one of them, bound as :allowed_0 and so
+    on; see allowed_params.
+    """
+    # Column names cannot be bound as parameters, so only known column names are let through.
+    invalid = set(changes) - _UPDATABLE_COLUMNS
+    if invalid:
+        raise ValueError(f"Cannot update job columns {sorted(invalid)}; they are not Job fields.")
+    assignments = ", ".join(f"{name} = :{name}" for name in changes)
+    where = "id = :id"
+    if allowed is not None:
+        statuses = ", ".join(f":allowed_{index}" for index in range(len(allowed)))
+        where += f" AND status IN ({statuses})"
+    return f"UPDATE jobs SET {assignments} WHERE {where} RETURNING *"
+
+
+def allowed_params(allowed: Collection[JobStatus]) -> dict[str, str]:
+    """Return the parameters that update_job_sql binds for allowed, in a stable order."""
+    return {f"allowed_{index}": status.value for index, status in enumerate(sorted(allowed))}
 
 
 def encode_json(value: Mapping[str, Any], field: str) -> str:
@@ -66,16 +107,6 @@ def new_job_values(job: NewJob, enqueued_at: float) -> dict[str, Any]:
         "sort_key": 0,
         "model": job.model,
     }
-
-
-def update_job_sql(changes: Mapping[str, Any]) -> str:
-    """Build an UPDATE of one job by :id that sets the columns in changes and returns the row."""
-    # Column names cannot be bound as parameters, so only known column names are let through.
-    invalid = set(changes) - _UPDATABLE_COLUMNS
-    if invalid:
-        raise ValueError(f"Cannot update job columns {sorted(invalid)}; they are not Job fields.")
-    assignments = ", ".join(f"{name} = :{name}" for name in changes)
-    return f"UPDATE jobs SET {assignments} WHERE id = :id RETURNING *"
 
 
 def job_from_row(row: sqlite3.Row) -> Job:

@@ -22,10 +22,13 @@ from storage.queries import (
     FAIR_CLAIM_SQL,
     FAIR_NEXT_SORT_KEY_SQL,
     FAIR_POSITIONS_SQL,
+    FAIR_QUEUED_BEFORE,
     FAIR_TASKS_AHEAD_SQL,
     POSITIONS_SQL,
+    QUEUED_BEFORE,
     TASKS_AHEAD_SQL,
 )
+from storage.rows import enqueue_sql
 
 # The virtual time never moves back. A released or interrupted job keeps its older sort_key and
 # is claimed again, and if that moved the virtual time back, jobs enqueued next would get smaller
@@ -64,14 +67,21 @@ class QueueOrder:
     tasks_ahead_sql: str
     positions_sql: str
     order_by: str
+    enqueue_sql: str
 
 
 # FIFO keeps reading the id index, so a file that was used with FAIR and is reopened with FIFO
 # runs its queued jobs in id order whatever their sort keys are.
 QUEUE_ORDERS = {
-    SchedulingPolicy.FIFO: QueueOrder(CLAIM_SQL, TASKS_AHEAD_SQL, POSITIONS_SQL, "id"),
+    SchedulingPolicy.FIFO: QueueOrder(
+        CLAIM_SQL, TASKS_AHEAD_SQL, POSITIONS_SQL, "id", enqueue_sql("0", QUEUED_BEFORE)
+    ),
     SchedulingPolicy.FAIR: QueueOrder(
-        FAIR_CLAIM_SQL, FAIR_TASKS_AHEAD_SQL, FAIR_POSITIONS_SQL, "sort_key, id"
+        FAIR_CLAIM_SQL,
+        FAIR_TASKS_AHEAD_SQL,
+        FAIR_POSITIONS_SQL,
+        "sort_key, id",
+        enqueue_sql(f"({FAIR_NEXT_SORT_KEY_SQL.strip()})", FAIR_QUEUED_BEFORE),
     ),
 }
 

@@ -18,7 +18,13 @@ from storage.limits import UserLimits, check_user_limits
 from storage.models import TERMINAL_STATUSES, Job, JobStatus, NewJob, RecoveryReport
 from storage.queries import RUNNING_SQL
 from storage.reads import JobReadsMixin
-from storage.rows import INSERT_JOB_SQL, encode_json, job_from_row, new_job_values, update_job_sql
+from storage.rows import (
+    allowed_params,
+    encode_json,
+    job_from_row,
+    new_job_values,
+    update_job_sql,
+)
 from storage.scheduling import (
     QUEUE_ORDERS,
     SchedulingPolicy,
@@ -147,14 +153,16 @@ class JobStore(JobClaimsMixin, JobReadsMixin, UserPrefsMixin):
         limits = UserLimits(max_queued_per_user, cooldown_s)
         now = self._clock()
         values = new_job_values(job, enqueued_at=now)
-        async with self._db.transaction() as conn:
-            await check_user_limits(conn, job.user_id, limits, now)
-            values["sort_key"] = await next_sort_key(conn, self._policy, job.user_id)
-            rows = await fetch_all(conn, INSERT_JOB_SQL, values)
-            ahead = await self._tasks_ahead(conn, rows[0]["id"])
-        # The row was inserted as queued in this transaction, so its count exists.
-        assert ahead is not None
-        stored = job_from_row(rows[0])
+        del values["sort_key"]
+        values.update(max_active=limits.max_active, cooldown_s=limits.cooldown_s)
+        # One statement is one commit, and so one wait for the disk per request.
+        while (row := await self._db.fetch_one(self._order.enqueue_sql, values)) is None:
+            # A limit held the insert back: name it. If the jobs that held it ended meanwhile,
+            # the check passes and the insert is tried again.
+            async with self._db.autocommit() as conn:
+                await check_user_limits(conn, job.user_id, limits, now)
+        stored = job_from_row(row)
+        ahead = row["running_ahead"] + row["queued_ahead"]
         log.debug("enqueued job %d for user %d, %d tasks ahead", stored.id, stored.user_id, ahead)
         return stored, ahead
 
@@ -164,7 +172,7 @@ class JobStore(JobClaimsMixin, JobReadsMixin, UserPrefsMixin):
         Use it when the backend could not be reached, so the job never ran.
         """
         changes = {"status": JobStatus.QUEUED, "backend": None, "started_at": None}
-        return await self._transition(job_id, "released", _RUNNING, lambda job: changes)
+        return await self._change_if(job_id, "released", _RUNNING, changes)
 
     async def requeue_interrupted(self, job_id: int, reason: str) -> Job:
         """Put an interrupted running job back at its place in the queue, counting one attempt.
@@ -185,27 +193,18 @@ class JobStore(JobClaimsMixin, JobReadsMixin, UserPrefsMixin):
             InvalidTransitionError: the job is not running, e.g. it was cancelled meanwhile.
             InvalidJobError: result cannot be stored as JSON.
         """
-        encoded = encode_json(result, "result")
-        return await self._transition(
-            job_id,
-            "marked succeeded",
-            _RUNNING,
-            lambda job: {
-                "status": JobStatus.SUCCEEDED,
-                "result": encoded,
-                "finished_at": self._clock(),
-                "error": None,
-            },
-        )
+        changes = {
+            "status": JobStatus.SUCCEEDED,
+            "result": encode_json(result, "result"),
+            "finished_at": self._clock(),
+            "error": None,
+        }
+        return await self._change_if(job_id, "marked succeeded", _RUNNING, changes)
 
     async def fail(self, job_id: int, error: str) -> Job:
         """Mark a queued or running job as failed with error, a sentence a user can read."""
-        return await self._transition(
-            job_id,
-            "marked failed",
-            _QUEUED_OR_RUNNING,
-            lambda job: {"status": JobStatus.FAILED, "error": error, "finished_at": self._clock()},
-        )
+        changes = {"status": JobStatus.FAILED, "error": error, "finished_at": self._clock()}
+        return await self._change_if(job_id, "marked failed", _QUEUED_OR_RUNNING, changes)
 
     async def cancel(self, job_id: int) -> Job | None:
         """Mark a queued or running job as cancelled, or return None if it had already finished.
@@ -213,14 +212,11 @@ class JobStore(JobClaimsMixin, JobReadsMixin, UserPrefsMixin):
         A worker running the job learns of the cancellation when succeed() raises
         InvalidTransitionError.
         """
-        async with self._db.transaction() as conn:
-            job = await _load(conn, job_id)
-            if job.status.is_terminal:
-                return None
-            changes = {"status": JobStatus.CANCELLED, "finished_at": self._clock()}
-            cancelled = await _update(conn, job_id, changes)
-        log.debug("job %d cancelled while %s", job_id, job.status)
-        return cancelled
+        changes = {"status": JobStatus.CANCELLED, "finished_at": self._clock()}
+        try:
+            return await self._change_if(job_id, "cancelled", _QUEUED_OR_RUNNING, changes)
+        except InvalidTransitionError:
+            return None
 
     async def mark_delivered(
         self, job_id: int, result_message_id: int | None = None, *, note: str | None = None
@@ -308,6 +304,25 @@ class JobStore(JobClaimsMixin, JobReadsMixin, UserPrefsMixin):
             updated = await _update(conn, job_id, changes(job))
         log.debug("job %d %s: %s -> %s", job_id, change, job.status, updated.status)
         return updated
+
+    async def _change_if(
+        self,
+        job_id: int,
+        change: str,
+        allowed: frozenset[JobStatus],
+        changes: Mapping[str, Any],
+    ) -> Job:
+        """Apply changes in one statement, and so one commit, if the job's status is allowed."""
+        sql = update_job_sql(changes, allowed=allowed)
+        row = await self._db.fetch_one(sql, {**changes, **allowed_params(allowed), "id": job_id})
+        if row is None:
+            # Only the refusal needs to know why: the job is missing or in another state.
+            current = await self.get(job_id)
+            if current is None:
+                raise JobNotFoundError(job_id)
+            raise InvalidTransitionError(job_id, current.status, change, allowed)
+        log.debug("job %d %s", job_id, change)
+        return job_from_row(row)
 
     def _interruption_changes(self, job: Job, reason: str) -> dict[str, Any]:
         attempts = job.attempts + 1

@@ -52,8 +52,22 @@ ALLOWED: dict[tuple[str, str], Allowed] = {
         ),
     ),
     ("storage/rows.py", "update_job_sql"): Allowed(
-        "column names are checked against the Job fields first; values are bound as :name",
-        frozenset({"assignments"}),
+        "column names are checked against the Job fields first; values and allowed statuses "
+        "are bound as :name and :allowed_N",
+        frozenset({"assignments", "where"}),
+    ),
+    ("storage/rows.py", "enqueue_sql"): Allowed(
+        "column names and :name placeholders from the constant tuple _NEW_JOB_COLUMNS; the "
+        "sort key and counts are constant SQL from storage.queries; values are bound",
+        frozenset(
+            {
+                "', '.join(_NEW_JOB_COLUMNS)",
+                "', '.join(values)",
+                "ENQUEUE_LIMITS",
+                "RUNNING_COUNT",
+                "queued_before",
+            }
+        ),
     ),
     ("storage/reads.py", "JobReadsMixin.list_jobs"): Allowed(
         "one ? placeholder per status; the statuses themselves are bound",

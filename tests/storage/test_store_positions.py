@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from storage import JobStatus, JobStore, NewJob, queries
+from storage.scheduling import QUEUE_ORDERS, SchedulingPolicy
 
 MakeJob = Callable[..., NewJob]
 
@@ -105,6 +109,20 @@ async def test_queue_queries_use_indexes(store: JobStore, db_path: Path) -> None
         # A covering index reads "USING COVERING INDEX", so only the index name is matched.
         assert any("INDEX jobs_" in step for step in plan), (name, plan)
     assert len(statements) == 14
+
+
+@pytest.mark.parametrize("policy", list(SchedulingPolicy))
+async def test_enqueue_statement_uses_indexes(
+    store: JobStore, db_path: Path, policy: SchedulingPolicy
+) -> None:
+    sql = QUEUE_ORDERS[policy].enqueue_sql
+    params = {name: None for name in re.findall(r":(\w+)", sql)}
+    params.update(user_id=7, enqueued_at=10.0, max_active=5, cooldown_s=1.0)
+
+    plan = query_plan(db_path, sql, params)
+
+    assert_no_table_scan(plan)
+    assert any("INDEX jobs_user" in step for step in plan), plan
 
 
 async def test_claim_concurrent_same_store(store: JobStore, make_job: MakeJob) -> None:

@@ -114,13 +114,22 @@ async def queue_request(
         hints.append(formatting.DM_BLOCKED_HINT)
     for hint in filter(None, hints):
         text = formatting.shorten(f"{text}\n{hint}", formatting.CONTENT_MAX_CHARS)
-    response = await interaction.response.send_message(
-        text,
-        view=status_view(job.id),
-        allowed_mentions=discord.AllowedMentions(
-            everyone=False, roles=False, users=[interaction.user]
-        ),
-    )
+    try:
+        response = await interaction.response.send_message(
+            text,
+            view=status_view(job.id),
+            allowed_mentions=discord.AllowedMentions(
+                everyone=False, roles=False, users=[interaction.user]
+            ),
+        )
+    except discord.NotFound:
+        # The interaction expired before the reply (Discord allows 3 seconds), so the member
+        # was told the command failed and may well ask again: withdraw this job.
+        _log.warning(
+            "job %d: the reply came too late for Discord, so the job was withdrawn", job.id
+        )
+        await service.cancel(job.id)
+        return
     if response.message_id is not None and interaction.channel_id is not None:
         await service.store.set_status_message(job.id, interaction.channel_id, response.message_id)
         if bot.delivery is not None:

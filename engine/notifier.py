@@ -8,6 +8,7 @@ nearest the front, at round steps further back, never faster than the pacer allo
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 import time
 from collections import Counter
@@ -62,6 +63,10 @@ class StatusPolicy:
     token_reuse_max_s: float = 840.0
     # Edits in flight at once; the pacer still decides when each may go out.
     max_concurrent_edits: int = 10
+    # Every queue change recounts the front of the queue, where positions change on every
+    # finish; the whole queue is recounted at most this often, and less often the longer the
+    # last recount took, so that a long queue costs a bounded share of the event loop.
+    full_recount_min_s: float = 1.0
 
 
 @dataclass(slots=True)
@@ -71,6 +76,8 @@ class _Tracked:
     shown_at: float = 0.0
     preview_shown_at: float = 0.0
     sending: asyncio.Task[None] | None = None
+    # While the first reply's id is not stored, edits wait until then; see _send_view.
+    not_before: float = 0.0
 
 
 def crossed_round_step(shown: int, now: int, exact_positions: int) -> bool:
@@ -78,8 +85,12 @@ def crossed_round_step(shown: int, now: int, exact_positions: int) -> bool:
 
     The steps are every 100 above 100, then 50, 25 and the start of the exact zone.
     """
-    steps = [exact_positions, 25, 50] + list(range(100, shown + 1, 100))
-    return any(now <= step < shown for step in steps if step >= exact_positions)
+    for step in (exact_positions, 25, 50):
+        if step >= exact_positions and now <= step < shown:
+            return True
+    # The largest multiple of 100 below shown; any smaller one that was crossed lies above it.
+    hundred = (shown - 1) // 100 * 100
+    return hundred >= max(100, now, exact_positions)
 
 
 class StatusNotifier:
@@ -108,11 +119,21 @@ class StatusNotifier:
         self._progress: dict[int, tuple[int, int, bytes | None]] = {}
         self._dirty = asyncio.Event()
         self._queue_changed = True
+        # Jobs running or at the front of the queue, recounted on every change.
+        self._front: set[int] = set()
+        # Far-back jobs with an edit due now, by priority, and due later, by monotonic time;
+        # both are filled by the whole-queue recount and checked again when taken.
+        self._far_due: list[tuple[tuple[int, int], int]] = []
+        self._far_later: list[tuple[float, int]] = []
+        self._full_recount_at = 0.0
+        self._full_recount_wanted = True
+        self._in_flight = 0
         # Status edits sent, by why they were due: for logs and benchmarks.
         self.edits: Counter[str] = Counter()
 
     def queue_changed(self) -> None:
         self._queue_changed = True
+        self._full_recount_wanted = True
         self._dirty.set()
 
     def record_shown(self, job_id: int, ahead: int) -> None:
@@ -156,10 +177,13 @@ class StatusNotifier:
         wake_s: float | None = None
         while True:
             try:
-                await asyncio.wait_for(self._dirty.wait(), timeout=wake_s)
+                # asyncio.timeout, unlike wait_for in Python 3.11, never swallows a cancel that
+                # arrives as the event is set.
+                async with asyncio.timeout(wake_s):
+                    await self._dirty.wait()
             except TimeoutError:
                 pass
-            if self._queue_changed:
+            if self._queue_changed or self._full_recount_due():
                 # A burst of enqueues or a finish followed by a start becomes one recount.
                 await asyncio.sleep(self.policy.debounce_s)
                 self._queue_changed = False
@@ -168,7 +192,7 @@ class StatusNotifier:
             else:
                 # Only an edit finished: the positions are unchanged, so no recount is needed.
                 self._dirty.clear()
-            wake_s = self._send_due()
+            wake_s = _earliest(self._send_due(), self._full_recount_wait())
 
     async def stop(self, timeout_s: float) -> None:
         """Wait up to ``timeout_s`` for edits on their way, then cancel the rest."""
@@ -178,30 +202,90 @@ class StatusNotifier:
         for task in sending:
             task.cancel()
 
+    def _full_recount_due(self) -> bool:
+        return self._full_recount_wanted and time.monotonic() >= self._full_recount_at
+
+    def _full_recount_wait(self) -> float | None:
+        if not self._full_recount_wanted:
+            return None
+        return max(0.0, self._full_recount_at - time.monotonic())
+
+    def _front_size(self) -> int:
+        # Up to the first round step past the exact zone, so its crossing is seen at once.
+        return max(self.policy.exact_positions, 100) + 1
+
     async def _refresh(self) -> None:
-        positions = await self._store.positions()
+        await self._refresh_front()
+        if self._full_recount_due():
+            started = time.monotonic()
+            self._full_recount_wanted = False
+            await self._refresh_all()
+            took_s = time.monotonic() - started
+            self._full_recount_at = time.monotonic() + max(
+                self.policy.full_recount_min_s, 10 * took_s
+            )
+
+    async def _refresh_front(self) -> None:
+        limit = self._front_size()
+        positions = await self._store.front_positions(limit)
         running = await self._store.running()
         now = self._clock()
-        current: dict[int, StatusView] = {}
-        for job in running:
-            current[job.id] = self._running_view(job, now)
+        current = {job.id: self._running_view(job, now) for job in running}
         note = self.hold_reason()
         for job_id, ahead in positions.items():
-            eta = None if note else self.eta_for(ahead)
-            current[job_id] = StatusView(StatusKind.QUEUED, ahead=ahead, eta=eta, note=note)
-        for job_id in [job_id for job_id in self._tracked if job_id not in current]:
-            del self._tracked[job_id]
-        monotonic = time.monotonic()
-        for job_id, view in current.items():
+            current[job_id] = self._queued_view(ahead, note)
+        whole_queue = len(positions) < limit
+        for job_id in self._front - current.keys():
             tracked = self._tracked.get(job_id)
-            if tracked is not None:
-                tracked.desired = view
-            elif view.kind is StatusKind.QUEUED and view.ahead > self.policy.exact_positions:
-                # A far-back job found after a restart: assume its message is right until it
-                # crosses a round step or goes stale, instead of editing them all at once.
-                self._tracked[job_id] = _Tracked(desired=view, shown=view, shown_at=monotonic)
-            else:
-                self._tracked[job_id] = _Tracked(desired=view)
+            # A job that ran, or any job once the whole queue fits in the front, has left the
+            # queue; one pushed just past the front by a requeue waits for the whole recount.
+            if tracked is not None and (tracked.desired.kind is StatusKind.RUNNING or whole_queue):
+                del self._tracked[job_id]
+        self._front = set(current)
+        for job_id, view in current.items():
+            self._track(job_id, view, time.monotonic())
+
+    async def _refresh_all(self) -> None:
+        """Recount every queued job a page at a time, letting other work run between pages."""
+        note = self.hold_reason()
+        seen: set[int] = set()
+        self._far_due.clear()
+        self._far_later.clear()
+        async for page in self._store.position_pages(_PAGE_SIZE):
+            monotonic = time.monotonic()
+            for job_id, ahead in page.items():
+                seen.add(job_id)
+                if job_id in self._front:
+                    continue
+                tracked = self._track(job_id, self._queued_view(ahead, note), monotonic)
+                self._schedule_far(job_id, tracked, monotonic)
+            await asyncio.sleep(0)
+        for job_id in [job_id for job_id in self._tracked if job_id not in seen]:
+            if job_id not in self._front:
+                del self._tracked[job_id]
+
+    def _queued_view(self, ahead: int, note: str | None) -> StatusView:
+        eta = None if note else self.eta_for(ahead)
+        return StatusView(StatusKind.QUEUED, ahead=ahead, eta=eta, note=note)
+
+    def _track(self, job_id: int, view: StatusView, monotonic: float) -> _Tracked:
+        tracked = self._tracked.get(job_id)
+        if tracked is not None:
+            tracked.desired = view
+        elif view.kind is StatusKind.QUEUED and view.ahead > self.policy.exact_positions:
+            # A far-back job found after a restart: assume its message is right until it
+            # crosses a round step or goes stale, instead of editing them all at once.
+            tracked = self._tracked[job_id] = _Tracked(desired=view, shown=view, shown_at=monotonic)
+        else:
+            tracked = self._tracked[job_id] = _Tracked(desired=view)
+        return tracked
+
+    def _schedule_far(self, job_id: int, tracked: _Tracked, monotonic: float) -> None:
+        wait_s = self._wait_before_edit(tracked, monotonic)
+        if wait_s == 0:
+            heapq.heappush(self._far_due, (_priority(tracked), job_id))
+        elif wait_s is not None:
+            heapq.heappush(self._far_later, (monotonic + wait_s, job_id))
 
     def _running_view(self, job: Job, now: float) -> StatusView:
         default = (0, int(job.params.get("steps", 0)), None)
@@ -212,28 +296,53 @@ class StatusNotifier:
         return StatusView(StatusKind.RUNNING, eta=eta, step=step, steps=steps, preview=preview)
 
     def _send_due(self) -> float | None:
-        """Start the edits that are due, in priority order; return when to look again."""
+        """Start the edits that are due, in priority order; return when to look again.
+
+        Only the front of the queue is scanned; far-back jobs come from the whole-queue
+        recount, so a pass costs the same whatever the length of the queue.
+        """
         now = time.monotonic()
+        while self._far_later and self._far_later[0][0] <= now:
+            _, job_id = heapq.heappop(self._far_later)
+            if (tracked := self._tracked.get(job_id)) is not None:
+                heapq.heappush(self._far_due, (_priority(tracked), job_id))
         due: list[tuple[tuple[int, int], int]] = []
         wake_s: float | None = None
-        for job_id, tracked in self._tracked.items():
-            if tracked.sending is not None:
+        for job_id in self._front:
+            tracked = self._tracked.get(job_id)
+            if tracked is None or tracked.sending is not None:
                 continue
             wait_s = self._wait_before_edit(tracked, now)
             if wait_s == 0:
                 due.append((_priority(tracked), job_id))
             elif wait_s is not None:
-                wake_s = wait_s if wake_s is None else min(wake_s, wait_s)
+                wake_s = _earliest(wake_s, wait_s)
         due.sort()
-        in_flight = sum(1 for tracked in self._tracked.values() if tracked.sending is not None)
-        for _, job_id in due[: max(0, self.policy.max_concurrent_edits - in_flight)]:
-            tracked = self._tracked[job_id]
-            tracked.sending = asyncio.create_task(self._send(job_id, tracked, tracked.desired))
+        free = self.policy.max_concurrent_edits - self._in_flight
+        for _, job_id in due[: max(0, free)]:
+            self._start_edit(job_id, self._tracked[job_id])
+            free -= 1
+        while free > 0 and self._far_due:
+            _, job_id = heapq.heappop(self._far_due)
+            tracked = self._tracked.get(job_id)
+            if tracked is None or tracked.sending is not None or job_id in self._front:
+                continue
+            if self._wait_before_edit(tracked, now) == 0:
+                self._start_edit(job_id, tracked)
+                free -= 1
+        if self._far_later:
+            wake_s = _earliest(wake_s, self._far_later[0][0] - now)
         # Edits left over wait for a slot: every finished edit sets the dirty event.
         return wake_s
 
+    def _start_edit(self, job_id: int, tracked: _Tracked) -> None:
+        self._in_flight += 1
+        tracked.sending = asyncio.create_task(self._send(job_id, tracked, tracked.desired))
+
     def _wait_before_edit(self, tracked: _Tracked, now: float) -> float | None:
         """Return 0 if an edit is due now, seconds until one may be due, or None if none is."""
+        if tracked.not_before > now:
+            return tracked.not_before - now
         desired, shown = tracked.desired, tracked.shown
         if shown is None or desired.kind is not shown.kind:
             return 0.0
@@ -259,12 +368,18 @@ class StatusNotifier:
             tracked.shown, tracked.shown_at = view, time.monotonic()
         finally:
             tracked.sending = None
+            self._in_flight -= 1
             self._dirty.set()
 
     async def _send_view(self, job_id: int, tracked: _Tracked, view: StatusView) -> None:
         job = await self._store.get(job_id)
-        if job is None or job.status_message_id is None or self.sender is None:
-            # The first reply is still on its way; the next change will try again.
+        if job is None or self.sender is None:
+            return
+        if job.status_message_id is None and tracked.not_before == 0.0:
+            # The first reply is most likely on its way, and storing its id takes a moment.
+            # After a grace period the edit goes out anyway: the sender can still reach a
+            # reply whose id was never stored through the interaction.
+            tracked.not_before = time.monotonic() + _REPLY_GRACE_S
             return
         via_token = self.token_fresh(job)
         if via_token:
@@ -307,6 +422,12 @@ class StatusNotifier:
         return self._clock() - job.interaction_created_at < self.policy.token_reuse_max_s
 
 
+# Jobs per page of the whole-queue recount: small enough that a page never holds the event loop
+# for long.
+_PAGE_SIZE = 1000
+# How long an edit waits for the first reply's id to be stored before going out without it.
+_REPLY_GRACE_S = 5.0
+
 # Discord's ATTACH_FILES permission bit.
 _ATTACH_FILES = 1 << 15
 
@@ -318,3 +439,9 @@ def _can_attach(job: Job) -> bool:
 def _priority(tracked: _Tracked) -> tuple[int, int]:
     changed_state = tracked.shown is None or tracked.shown.kind is not tracked.desired.kind
     return (0 if changed_state else 1, tracked.desired.ahead)
+
+
+def _earliest(first: float | None, second: float | None) -> float | None:
+    if first is None:
+        return second
+    return first if second is None else min(first, second)

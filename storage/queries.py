@@ -163,3 +163,20 @@ FAIR_QUEUED_BEFORE = (
     "(SELECT COUNT(*) FROM jobs AS earlier WHERE earlier.status = 'queued'"
     " AND (earlier.sort_key, earlier.id) < (jobs.sort_key, jobs.id))"
 )
+
+RUNNING_COUNT_SQL = "SELECT COUNT(*) FROM jobs WHERE status = 'running'"
+
+# The queue in pages, for callers that must not hold the database for the whole queue: the
+# first :limit queued jobs, then the :limit after job :id, in claim order.
+QUEUED_FRONT_SQL = "SELECT id FROM jobs WHERE status = 'queued' ORDER BY id LIMIT :limit"
+QUEUED_PAGE_SQL = (
+    "SELECT id FROM jobs WHERE status = 'queued' AND id > :id ORDER BY id LIMIT :limit"
+)
+FAIR_QUEUED_FRONT_SQL = (
+    "SELECT id FROM jobs WHERE status = 'queued' ORDER BY sort_key, id LIMIT :limit"
+)
+FAIR_QUEUED_PAGE_SQL = """
+SELECT id FROM jobs WHERE status = 'queued'
+    AND (sort_key, id) > ((SELECT sort_key FROM jobs WHERE id = :id), :id)
+ORDER BY sort_key, id LIMIT :limit
+"""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 
 import aiosqlite
 
@@ -10,6 +10,7 @@ from storage.db import Database, Params, fetch_all
 from storage.models import Job, JobStatus
 from storage.queries import (
     QUEUED_COUNT_SQL,
+    RUNNING_COUNT_SQL,
     RUNNING_SQL,
     UNDELIVERED_COUNT_SQL,
     UNDELIVERED_SQL,
@@ -42,6 +43,33 @@ class JobReadsMixin:
         """Return the tasks ahead of every queued job, keyed by job id in claim order."""
         rows = await self._db.fetch_all(self._order.positions_sql)
         return {row["id"]: row["ahead"] for row in rows}
+
+    async def front_positions(self, limit: int) -> dict[int, int]:
+        """Return the tasks ahead of the first limit queued jobs, keyed by job id in claim order."""
+        running = await self._running_count()
+        rows = await self._db.fetch_all(self._order.front_sql, {"limit": limit})
+        return {row["id"]: running + index for index, row in enumerate(rows)}
+
+    async def position_pages(self, page_size: int) -> AsyncIterator[dict[int, int]]:
+        """Yield the tasks ahead of every queued job, page_size jobs at a time, in claim order.
+
+        Other statements run between pages, so on a busy queue a job may come out one place
+        off; positions() counts the whole queue at once, holding the database meanwhile.
+        """
+        running = await self._running_count()
+        rows = await self._db.fetch_all(self._order.front_sql, {"limit": page_size})
+        counted = 0
+        while rows:
+            yield {row["id"]: running + counted + index for index, row in enumerate(rows)}
+            counted += len(rows)
+            if len(rows) < page_size:
+                return
+            params = {"id": rows[-1]["id"], "limit": page_size}
+            rows = await self._db.fetch_all(self._order.page_sql, params)
+
+    async def _running_count(self) -> int:
+        rows = await self._db.fetch_all(RUNNING_COUNT_SQL)
+        return int(rows[0][0])
 
     async def running(self) -> list[Job]:
         """Return the running jobs, oldest first."""

@@ -23,9 +23,13 @@ from storage.queries import (
     FAIR_NEXT_SORT_KEY_SQL,
     FAIR_POSITIONS_SQL,
     FAIR_QUEUED_BEFORE,
+    FAIR_QUEUED_FRONT_SQL,
+    FAIR_QUEUED_PAGE_SQL,
     FAIR_TASKS_AHEAD_SQL,
     POSITIONS_SQL,
     QUEUED_BEFORE,
+    QUEUED_FRONT_SQL,
+    QUEUED_PAGE_SQL,
     TASKS_AHEAD_SQL,
 )
 from storage.rows import enqueue_sql
@@ -68,13 +72,21 @@ class QueueOrder:
     positions_sql: str
     order_by: str
     enqueue_sql: str
+    front_sql: str
+    page_sql: str
 
 
 # FIFO keeps reading the id index, so a file that was used with FAIR and is reopened with FIFO
 # runs its queued jobs in id order whatever their sort keys are.
 QUEUE_ORDERS = {
     SchedulingPolicy.FIFO: QueueOrder(
-        CLAIM_SQL, TASKS_AHEAD_SQL, POSITIONS_SQL, "id", enqueue_sql("0", QUEUED_BEFORE)
+        CLAIM_SQL,
+        TASKS_AHEAD_SQL,
+        POSITIONS_SQL,
+        "id",
+        enqueue_sql("0", QUEUED_BEFORE),
+        QUEUED_FRONT_SQL,
+        QUEUED_PAGE_SQL,
     ),
     SchedulingPolicy.FAIR: QueueOrder(
         FAIR_CLAIM_SQL,
@@ -82,6 +94,8 @@ QUEUE_ORDERS = {
         FAIR_POSITIONS_SQL,
         "sort_key, id",
         enqueue_sql(f"({FAIR_NEXT_SORT_KEY_SQL.strip()})", FAIR_QUEUED_BEFORE),
+        FAIR_QUEUED_FRONT_SQL,
+        FAIR_QUEUED_PAGE_SQL,
     ),
 }
 

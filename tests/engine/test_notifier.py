@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine import DurationEstimator, GenerationParams
 from engine.notifier import crossed_round_step
@@ -38,6 +40,24 @@ PARAMS = GenerationParams(
 )
 def test_crossed_round_step(shown: int, now: int, expected: bool) -> None:
     assert crossed_round_step(shown, now, exact_positions=10) is expected
+
+
+def _crossed_by_listing_steps(shown: int, now: int, exact_positions: int) -> bool:
+    steps = [exact_positions, 25, 50, *range(100, shown + 1, 100)]
+    return any(now <= step < shown for step in steps if step >= exact_positions)
+
+
+@given(
+    shown=st.integers(0, 300_000),
+    now=st.integers(0, 300_000),
+    exact_positions=st.integers(0, 200),
+)
+def test_crossed_round_step_same_as_listing_every_step(
+    shown: int, now: int, exact_positions: int
+) -> None:
+    expected = _crossed_by_listing_steps(shown, now, exact_positions)
+
+    assert crossed_round_step(shown, now, exact_positions) is expected
 
 
 def test_estimator_learns_from_measurements() -> None:

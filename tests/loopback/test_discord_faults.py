@@ -225,3 +225,17 @@ async def test_deleted_status_message_gets_no_more_edits(loopback) -> None:
     assert posted.attachments
     assert posted.mentions == [bob.id]
     assert job.delivery_note is None
+
+
+async def test_reply_too_late_withdraws_job(loopback) -> None:
+    fake = loopback.fake
+    ann = fake.create_user("ann")
+    loopback.guild.add_member(ann)
+    fake.inject("POST", CALLBACK, status=404, code=10062)
+
+    reply = await fake.slash(loopback.guild, loopback.channel, ann, "imagine", prompt="a fox")
+
+    assert reply.original is None
+    job = await loopback.job(1, lambda job: job.status is JobStatus.CANCELLED)
+    assert job.result_message_id is None
+    assert not [message for message in loopback.channel.messages if message.attachments]

@@ -108,7 +108,7 @@ async def test_queue_queries_use_indexes(store: JobStore, db_path: Path) -> None
         assert_no_table_scan(plan)
         # A covering index reads "USING COVERING INDEX", so only the index name is matched.
         assert any("INDEX jobs_" in step for step in plan), (name, plan)
-    assert len(statements) == 14
+    assert len(statements) == 19
 
 
 @pytest.mark.parametrize("policy", list(SchedulingPolicy))
@@ -180,3 +180,26 @@ async def test_enqueue_cancelled_leaves_no_open_transaction(
         queued.id: index for index, queued in enumerate(await store.list_jobs(limit=100))
     }
     assert job.id == max(await store.positions())
+
+
+@pytest.mark.parametrize("policy", list(SchedulingPolicy))
+async def test_position_pages_match_positions(
+    db_path: Path, make_job: MakeJob, policy: SchedulingPolicy
+) -> None:
+    async with await JobStore.open(db_path, policy=policy) as store:
+        for index in range(23):
+            await store.enqueue(make_job(user_id=index % 4))
+        await store.claim("gpu")
+        await store.cancel(9)
+
+        pages = [page async for page in store.position_pages(5)]
+        merged = {job_id: ahead for page in pages for job_id, ahead in page.items()}
+
+        assert merged == await store.positions()
+        assert [len(page) for page in pages] == [5, 5, 5, 5, 1]
+        assert await store.front_positions(3) == dict(list(merged.items())[:3])
+
+
+async def test_position_pages_empty_queue(store: JobStore) -> None:
+    assert [page async for page in store.position_pages(5)] == []
+    assert await store.front_positions(10) == {}

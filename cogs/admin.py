@@ -96,7 +96,7 @@ class AdminCog(commands.Cog):
 
     @admin.command(name="pause", description="Finish the running jobs, then start no new ones")
     async def pause(self, interaction: discord.Interaction) -> None:
-        self.bot.service.pause()
+        await self.bot.service.pause()
         _log.info("admin %d paused the queue", interaction.user.id)
         await interaction.response.send_message(
             "The queue is paused: running jobs finish, and waiting ones wait until /queue-admin "
@@ -106,7 +106,7 @@ class AdminCog(commands.Cog):
 
     @admin.command(name="resume", description="Start jobs again after a pause")
     async def resume(self, interaction: discord.Interaction) -> None:
-        self.bot.service.resume()
+        await self.bot.service.resume()
         _log.info("admin %d resumed the queue", interaction.user.id)
         await interaction.response.send_message("The queue runs again.", ephemeral=True)
 

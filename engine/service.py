@@ -101,6 +101,13 @@ class QueueService:
         """
         if isinstance(self.events, NoEvents) or self.notifier.sender is None:
             _log.warning("queue started without a chat side: results are stored but not posted")
+        paused_at = await self.store.paused_at()
+        if paused_at is not None:
+            self._resumed.clear()
+            _log.warning(
+                "the queue stays paused, as an admin left it %s; /queue-admin resume starts it",
+                time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(paused_at)),
+            )
         report = await self.store.recover()
         if report.requeued:
             _log.info("recovered %d interrupted jobs: %s", len(report.requeued), report.requeued)
@@ -235,13 +242,16 @@ class QueueService:
     def paused(self) -> bool:
         return not self._resumed.is_set()
 
-    def pause(self) -> None:
-        """Let running jobs finish, then start no new one until resume()."""
+    async def pause(self) -> None:
+        """Let running jobs finish, then start no new one until resume(), even after a restart."""
+        await self.store.set_paused(True)
         self._resumed.clear()
         self.notifier.queue_changed()
         _log.info("queue paused")
 
-    def resume(self) -> None:
+    async def resume(self) -> None:
+        """Start jobs again after pause()."""
+        await self.store.set_paused(False)
         self._resumed.set()
         for wake in self._wakes:
             wake.set()

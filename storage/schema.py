@@ -103,6 +103,10 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX jobs_queued_model ON jobs (model, id) WHERE status = 'queued'",
         "CREATE INDEX jobs_queued_model_fair ON jobs (model, sort_key, id) WHERE status = 'queued'",
     ],
+    [
+        # When an admin paused the queue, or NULL while it runs, so a pause survives a restart.
+        "ALTER TABLE queue_state ADD COLUMN paused_at REAL",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -268,6 +268,20 @@ class JobStore(JobClaimsMixin, JobReadsMixin, UserPrefsMixin):
         if row is None:
             raise JobNotFoundError(job_id)
 
+    async def set_paused(self, paused: bool) -> None:
+        """Record whether an admin has paused the queue; a pause already recorded keeps its time."""
+        sql = (
+            "UPDATE queue_state SET paused_at = COALESCE(paused_at, ?) WHERE id = 1"
+            if paused
+            else "UPDATE queue_state SET paused_at = NULL WHERE id = 1"
+        )
+        await self._db.fetch_all(sql, (self._clock(),) if paused else ())
+
+    async def paused_at(self) -> float | None:
+        """Return when an admin paused the queue, or None if it runs."""
+        row = await self._db.fetch_one("SELECT paused_at FROM queue_state WHERE id = 1")
+        return None if row is None else row["paused_at"]
+
     async def recover(self) -> RecoveryReport:
         """Requeue at the head, or fail past max_attempts, every job a previous run left running.
 

@@ -1,15 +1,33 @@
-"""QueueService with two backends of different models: the offered models and jobs left behind."""
+"""QueueService: the models offered by two backends, jobs left behind, and a pause kept over a
+restart."""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
+import aiohttp
 import pytest
 
 from cogs.validation import ImagineOptions, InvalidOptionError, validate
+from engine import Backend, GenerationParams, ImageStore, QueueService
+from fakewebui import FakeWebUI
+from sdclient import SDClient
 from settings import LimitsSettings
-from storage import JobStatus
+from storage import JobStatus, JobStore, NewJob
 from tests.engine.conftest import ANIME, PHOTO, SHARED
+
+PARAMS = GenerationParams(
+    prompt="a boat",
+    negative_prompt="",
+    width=64,
+    height=64,
+    steps=4,
+    cfg_scale=7.0,
+    seed=1,
+    sampler="Euler a",
+    count=1,
+)
 
 
 async def test_service_models_union_of_backends(two_backends) -> None:
@@ -40,14 +58,14 @@ async def test_service_unknown_model_rejected_before_queueing(two_backends) -> N
 async def test_service_fails_jobs_whose_model_is_gone(two_backends) -> None:
     service = two_backends.service
     # Paused, so the job stays queued while the health checks see the model disappear.
-    service.pause()
+    await service.pause()
     gone = await two_backends.add("a photo", PHOTO)
     kept = await two_backends.add("anything", None)
     shared = await two_backends.add("shared model", SHARED)
 
     two_backends.webuis["gpu-b"].models = [SHARED]
     failed = await two_backends.wait_for(gone.id)
-    service.resume()
+    await service.resume()
 
     assert failed.status is JobStatus.FAILED
     assert failed.error == (
@@ -79,3 +97,35 @@ async def test_service_keeps_jobs_for_model_of_down_backend(two_backends) -> Non
         finished = await two_backends.wait_for(waiting.id)
     assert finished.status is JobStatus.SUCCEEDED
     assert finished.backend == "gpu-b"
+
+
+async def test_service_pause_survives_restart(tmp_path: Path) -> None:
+    async with FakeWebUI(speed=5000.0) as webui, aiohttp.ClientSession() as session:
+
+        def open_service(store: JobStore) -> QueueService:
+            client = SDClient(session, webui.url, max_generation_s=5.0)
+            return QueueService(store, [Backend("gpu", client)], ImageStore(tmp_path / "images"))
+
+        async with await JobStore.open(tmp_path / "q.db") as store:
+            first = open_service(store)
+            await first.start()
+            await first.pause()
+            await first.stop(grace_s=1)
+
+        async with await JobStore.open(tmp_path / "q.db") as store:
+            second = open_service(store)
+            await second.start()
+            job, _ = await second.enqueue(
+                NewJob(user_id=1, channel_id=2, guild_id=3, params=PARAMS.to_dict())
+            )
+            await asyncio.sleep(0.3)
+            assert second.paused
+            assert (await store.get(job.id)).status is JobStatus.QUEUED
+            await second.resume()
+            for _ in range(200):
+                if (await store.get(job.id)).status is JobStatus.SUCCEEDED:
+                    break
+                await asyncio.sleep(0.02)
+            await second.stop(grace_s=1)
+            assert (await store.get(job.id)).status is JobStatus.SUCCEEDED
+            assert await store.paused_at() is None

@@ -20,6 +20,7 @@ from storage import (
 )
 from storage.db import MIN_SQLITE_VERSION, Database, check_sqlite_version
 from storage.schema import MIGRATIONS, SCHEMA_VERSION
+from tests.storage.conftest import FakeClock
 
 
 @pytest.fixture
@@ -295,7 +296,7 @@ async def test_open_migrates_version_3_file(db_path: Path) -> None:
         third = await store.claim("gpu-xl", models=frozenset({"sd_xl_base_1.0.safetensors"}))
 
     version, names = read_schema(db_path)
-    assert version == SCHEMA_VERSION == 4
+    assert version == SCHEMA_VERSION == 5
     assert {"jobs_queued_model", "jobs_queued_model_fair"} <= names
     assert table_columns(db_path, "jobs")["model"] == ("TEXT", 0, None)
     assert [job.status for job in kept if job is not None] == [
@@ -308,3 +309,19 @@ async def test_open_migrates_version_3_file(db_path: Path) -> None:
     assert all(job is not None and job.params == {"prompt": "before"} for job in kept)
     assert ahead == 3
     assert [job.id if job else None for job in (first, second, third)] == [2, 4, added.id]
+
+
+async def test_pause_kept_across_reopen(db_path: Path, clock: FakeClock) -> None:
+    async with await JobStore.open(db_path, clock=clock) as store:
+        await store.set_paused(True)
+        paused_when = clock.now
+        clock.now += 60
+        await store.set_paused(True)
+
+    async with await JobStore.open(db_path, clock=clock) as store:
+        paused_at = await store.paused_at()
+        await store.set_paused(False)
+        resumed = await store.paused_at()
+
+    assert paused_at == paused_when
+    assert resumed is None

@@ -263,6 +263,12 @@ def _parser() -> argparse.ArgumentParser:
     fake.add_argument(
         "--speed", type=positive_number, default=1.0, help="divide generation time by this"
     )
+    fake.add_argument(
+        "--model",
+        action="append",
+        metavar="FILE",
+        help="model file to list, such as SDXL/juggernaut.safetensors; repeat for more",
+    )
     return parser
 
 
@@ -278,7 +284,7 @@ def cli(argv: Sequence[str] | None = None) -> int:
     """Run the ``imagine-bot`` command line and return its exit code."""
     args = _parser().parse_args(argv)
     if args.command == "fake-webui":
-        return _serve_fake_webui(args.host, args.port, args.speed)
+        return _serve_fake_webui(args.host, args.port, args.speed, args.model)
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:
@@ -301,12 +307,15 @@ def cli(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _serve_fake_webui(host: str, port: int, speed: float) -> int:
-    from fakewebui import serve
+def _serve_fake_webui(host: str, port: int, speed: float, models: list[str] | None) -> int:
+    from fakewebui import InvalidModelListError, serve
 
     configure_logging("INFO")
     try:
-        serve(host, port, speed)
+        serve(host, port, speed, models)
+    except InvalidModelListError as exc:
+        print(f"imagine-bot: {exc}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
     except OSError as exc:
         print(f"imagine-bot: {_describe_listen_error(exc, host, port)}", file=sys.stderr)
         return EXIT_CONFIG_ERROR

@@ -10,7 +10,8 @@ divided by a speed factor. Tests can arm faults (``FAULT_KINDS``) through
 from __future__ import annotations
 
 from fakewebui.app import create_app
+from fakewebui.errors import InvalidModelListError
 from fakewebui.faults import FAULT_KINDS
 from fakewebui.server import FakeWebUI, serve
 
-__all__ = ["FAULT_KINDS", "FakeWebUI", "create_app", "serve"]
+__all__ = ["FAULT_KINDS", "FakeWebUI", "InvalidModelListError", "create_app", "serve"]

@@ -199,3 +199,12 @@ def test_cli_bad_configuration_exits_2(
     assert completed.returncode == 2
     assert expected in completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+def test_fake_webui_bad_model_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    model = "a.safetensors"
+    code = bot.cli(["fake-webui", "--port", "0", "--model", model, "--model", model])
+
+    stderr = capsys.readouterr().err
+    assert code == 2
+    assert "a model file name is repeated" in stderr

@@ -6,7 +6,13 @@ import fakewebui
 
 
 def test_all_pinned() -> None:
-    assert fakewebui.__all__ == ["FAULT_KINDS", "FakeWebUI", "create_app", "serve"]
+    assert fakewebui.__all__ == [
+        "FAULT_KINDS",
+        "FakeWebUI",
+        "InvalidModelListError",
+        "create_app",
+        "serve",
+    ]
 
 
 def test_fault_kinds() -> None:

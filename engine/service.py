@@ -20,6 +20,9 @@ from .pacing import Pacer, PacingLimits
 from .worker import BackendWorker
 
 _log = logging.getLogger(__name__)
+# A worker that stopped on an unexpected error starts again after this pause, so an error that
+# repeats at once does not spin.
+_WORKER_RESTART_DELAY_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +133,9 @@ class QueueService:
                 backoff_max_s=self._backoff[1],
             )
             self._workers.append(worker)
-            self._tasks.append(asyncio.create_task(worker.run(), name=f"worker-{backend.name}"))
+            self._tasks.append(
+                asyncio.create_task(self._supervise(worker), name=f"worker-{backend.name}")
+            )
         self._tasks.append(asyncio.create_task(self.notifier.run(), name="status-notifier"))
         self._tasks.append(asyncio.create_task(self._redeliver_loop(), name="redelivery"))
         self._tasks.append(asyncio.create_task(self._health_loop(), name="backend-health"))
@@ -178,6 +183,35 @@ class QueueService:
         await self.notifier.release(job_id)
         self.notifier.queue_changed()
         return cancelled
+
+    async def _supervise(self, worker: BackendWorker) -> None:
+        """Run a worker, and restart it after an error it did not expect, such as a full disk.
+
+        The jobs it held go back to the queue with one attempt counted, so a job that breaks
+        the worker every time ends failed, with the reason, after queue.max_attempts.
+        """
+        while True:
+            try:
+                await worker.run()
+                return
+            except Exception as exc:
+                _log.exception("worker %s stopped on an error; restarting it", worker.name)
+                reason = f"the worker for {worker.name} stopped on an unexpected error ({exc})"
+            try:
+                await self._requeue_held_by(worker.name, reason)
+            except Exception:
+                # The store failing too (a broken disk, say): the next start recovers the jobs.
+                _log.exception("worker %s: cannot put its jobs back in the queue", worker.name)
+            await asyncio.sleep(_WORKER_RESTART_DELAY_S)
+
+    async def _requeue_held_by(self, backend: str, reason: str) -> None:
+        for job in await self.store.running():
+            if job.backend != backend:
+                continue
+            requeued = await self.store.requeue_interrupted(job.id, reason)
+            if requeued.status.is_terminal:
+                self._background.spawn(self._deliveries.job_finished(requeued))
+        self.notifier.queue_changed()
 
     async def _health_loop(self) -> None:
         """Mark idle backends up or down, so an outage shows before a job runs into it."""

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 
 from fakewebui import FakeWebUI
-from storage import JobStatus
+from storage import Job, JobStatus
 
 
 async def test_worker_runs_jobs_in_fifo_order(queue) -> None:
@@ -280,3 +281,41 @@ async def test_worker_lists_models_at_start(queue) -> None:
         "sd_xl_base_1.0.safetensors",
         "v1-5-pruned-emaonly.safetensors",
     ]
+
+
+async def _wait_status(queue, job_id: int, status: JobStatus) -> Job:
+    for _ in range(500):
+        job = await queue.store.get(job_id)
+        if job is not None and job.status is status:
+            return job
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"job {job_id} never became {status}: {job}")
+
+
+async def test_worker_restarted_after_unexpected_error(queue, tmp_path, caplog) -> None:
+    images = queue.service.images.root
+    shutil.rmtree(images, ignore_errors=True)
+    # A file where the image folder belongs: saving any image now fails with an OSError.
+    images.write_text("not a folder")
+
+    broken = await queue.add("a boat")
+    failed = await _wait_status(queue, broken.id, JobStatus.FAILED)
+    images.unlink()
+    later = await queue.add("a fox")
+    await _wait_status(queue, later.id, JobStatus.SUCCEEDED)
+
+    assert "stopped on an unexpected error" in failed.error
+    assert failed.attempts == 3
+    assert "worker gpu stopped on an error; restarting it" in caplog.text
+
+
+async def test_worker_fails_job_on_wrong_size_and_goes_on(queue) -> None:
+    queue.webui.fail_next("wrong_size")
+    wrong = await queue.add("a boat")
+    fine = await queue.add("a fox")
+
+    finished = {job.id: job for job in await queue.wait_finished(2)}
+
+    assert finished[wrong.id].status is JobStatus.FAILED
+    assert "64x64" in finished[wrong.id].error
+    assert finished[fine.id].status is JobStatus.SUCCEEDED

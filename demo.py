@@ -123,14 +123,16 @@ async def _run_demo(
     stop.install(asyncio.get_running_loop())
     outcomes = [RequestOutcome(user=request.user, prompt=request.prompt) for request in requests]
     images: dict[int, bytes] = {}
+    # Backends that could not be reached when the run ended, as "name (url)".
+    down: list[str] = []
     ending = _Ending.FAILED
     try:
-        ending = await _run_world(args, settings, requests, outcomes, images, stop.event)
+        ending = await _run_world(args, settings, requests, outcomes, images, stop.event, down)
     finally:
         if args.headless:
-            _mark_unfinished(outcomes, _unfinished_reason(ending, args.timeout))
+            _mark_unfinished(outcomes, _unfinished_reason(ending, args.timeout, down))
             _write_summary(args.out, outcomes, images)
-    return _exit_code(ending, stop, args)
+    return _exit_code(ending, stop, args, down)
 
 
 async def _run_world(
@@ -140,6 +142,7 @@ async def _run_world(
     outcomes: list[RequestOutcome],
     images: dict[int, bytes],
     stop: asyncio.Event,
+    down: list[str],
 ) -> _Ending:
     import simcord
 
@@ -166,6 +169,10 @@ async def _run_world(
                         work = world.serve_page(requests, args.interval, args.port)
                         ending = await _run_until_stopped(work, stop, None)
                 finally:
+                    urls = {backend.name: backend.url for backend in settings.backends}
+                    down.extend(
+                        f"{name} ({urls.get(name, '?')})" for name in service.backends_down()
+                    )
                     await service.stop(settings.queue.shutdown_grace_s)
                 # Reading errors acknowledges them, so leaving simcord.run does not raise them
                 # again, because the summary already reports each request that failed.
@@ -217,7 +224,12 @@ class _StopSignal:
         self.event.set()
 
 
-def _unfinished_reason(ending: _Ending, timeout_s: float) -> str:
+def _unfinished_reason(ending: _Ending, timeout_s: float, down: list[str]) -> str:
+    if ending is _Ending.TIMED_OUT and down:
+        return (
+            f"the demo timed out after {timeout_s:g} s while the backend {', '.join(down)} "
+            f"could not be reached"
+        )
     if ending is _Ending.TIMED_OUT:
         return f"the demo timed out after {timeout_s:g} s before this job finished"
     if ending is _Ending.STOPPED:
@@ -231,7 +243,17 @@ def _mark_unfinished(outcomes: list[RequestOutcome], reason: str) -> None:
             outcome.status, outcome.reason = "failed", reason
 
 
-def _exit_code(ending: _Ending, stop: _StopSignal, args: argparse.Namespace) -> int:
+def _exit_code(
+    ending: _Ending, stop: _StopSignal, args: argparse.Namespace, down: list[str]
+) -> int:
+    if ending is _Ending.TIMED_OUT and down:
+        print(
+            f"imagine-bot: the demo timed out after {args.timeout:g} s because the backend "
+            f"{', '.join(down)} could not be reached; start it, or fix its url in [[backends]] "
+            f"(imagine-bot check --config FILE tests it)",
+            file=sys.stderr,
+        )
+        return EXIT_TIMED_OUT
     if ending is _Ending.TIMED_OUT:
         print(
             f"imagine-bot: the demo timed out after {args.timeout:g} s; give a larger --timeout "

@@ -125,10 +125,11 @@ class BackendSettings(_Section):
     @model_validator(mode="after")
     def _check_one_kind_of_credentials(self) -> BackendSettings:
         # aiohttp refuses a request that has both a user in its URL and separate credentials.
-        if self.username is not None and urlsplit(self.url).username is not None:
+        separate = self.username is not None or self.password is not None
+        if separate and urlsplit(self.url).username is not None:
             raise ValueError(
-                f"backend {self.name!r} has a user name both in its url and in username; "
-                f"remove the user name and password from the url"
+                f"backend {self.name!r} has credentials both in its url and in username or "
+                f"password; remove the user name and password from the url"
             )
         return self
 

@@ -103,6 +103,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queued", type=int, default=100_000, help="jobs waiting at start")
     args = parser.parse_args()
+    if args.queued < 0:
+        parser.error(f"--queued {args.queued} is negative; give 0 or more jobs")
     with tempfile.TemporaryDirectory() as folder:
         data_dir = Path(folder)
         prepare(data_dir, args.queued)

@@ -267,3 +267,29 @@ def test_demo_page_sigint_exits_0(workdir: Path, started: list[subprocess.Popen[
     assert "SIGINT received: stopping the demo" in stderr
     assert "Traceback" not in stderr
     assert leftover_data_folders(workdir) == []
+
+
+def test_demo_timeout_names_unreachable_backend(workdir: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free_port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{free_port}"
+    backend = f'[[backends]]\nname = "dead"\nurl = "{url}"\n'
+    (workdir / "config.toml").write_text(FAST_PACING + backend, encoding="utf-8")
+    command = demo_command("--headless", "--jobs", "2", "--out", "out", "--timeout", "3")
+
+    completed = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        cwd=workdir,
+        env=demo_environment(workdir),
+        timeout=60,
+    )
+
+    assert completed.returncode == 1
+    assert f"the backend dead ({url}) could not be reached" in completed.stderr
+    assert "fix its url in [[backends]]" in completed.stderr
+    summary = read_summary(workdir / "out")
+    for request in summary["requests"]:
+        assert f"dead ({url}) could not be reached" in request["reason"]

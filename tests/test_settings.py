@@ -449,11 +449,10 @@ def test_boolean_environment_value_for_number_rejected(monkeypatch: pytest.Monke
     assert "must be a number, not true or false" in str(caught.value)
 
 
-def test_backend_url_user_and_username_both_set_rejected(tmp_path: Path) -> None:
+@pytest.mark.parametrize("key", ['username = "alice"', 'password = "other-pass"'])
+def test_backend_url_user_and_separate_credentials_rejected(tmp_path: Path, key: str) -> None:
     url = "http://alice:s3cret-pass@127.0.0.1:7860"
-    path = write(
-        tmp_path / "c.toml", f'[[backends]]\nname = "a"\nurl = "{url}"\nusername = "alice"\n'
-    )
+    path = write(tmp_path / "c.toml", f'[[backends]]\nname = "a"\nurl = "{url}"\n{key}\n')
 
     with pytest.raises(ConfigError) as caught:
         load_settings(path)
@@ -462,3 +461,4 @@ def test_backend_url_user_and_username_both_set_rejected(tmp_path: Path) -> None
     assert "backends[0]" in message
     assert "remove the user name and password from the url" in message
     assert "s3cret-pass" not in message
+    assert "other-pass" not in message

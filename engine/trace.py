@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+_log = logging.getLogger(__name__)
 
 # The 2022 bot spelled samplers after the k-diffusion functions; these are the WebUI's names.
 SAMPLER_NAMES = {
@@ -34,6 +38,21 @@ class TraceRequest:
     prompt: str
     seconds: float | None
     options: dict[str, Any]
+
+
+_FIELDS = (
+    "user",
+    "prompt",
+    "width",
+    "height",
+    "steps",
+    "seed",
+    "cfg_scale",
+    "sampler",
+    "n_images",
+    "seconds",
+)
+_READ_FIELDS = ", ".join(_FIELDS)
 
 
 def default_trace_path() -> Path:
@@ -65,16 +84,27 @@ def read_trace(path: Path) -> Iterator[TraceRequest]:
         ) from None
     # Only newlines end a record, because str.splitlines() would also split at U+2028 and other
     # breaks that JSON allows unescaped inside a prompt.
+    ignored: Counter[str] = Counter()
     for number, line in enumerate(text.split("\n"), start=1):
         if line.strip():
-            yield _parse_line(path, number, line)
+            yield _parse_line(path, number, line, ignored)
+    if ignored:
+        # A misspelled option would otherwise run with the default without a word. The recording
+        # bot's own flags are true or false and are left out silently.
+        listed = ", ".join(
+            f"{key!r} ({count} line{'' if count == 1 else 's'})"
+            for key, count in ignored.most_common(10)
+        )
+        _log.warning(
+            "trace %s: ignored fields %s; the fields read are %s", path, listed, _READ_FIELDS
+        )
 
 
 class _FieldError(ValueError):
     """A field of one trace record is missing or has the wrong type."""
 
 
-def _parse_line(path: Path, number: int, line: str) -> TraceRequest:
+def _parse_line(path: Path, number: int, line: str, ignored: Counter[str]) -> TraceRequest:
     try:
         record = json.loads(line)
     except ValueError as exc:
@@ -87,6 +117,9 @@ def _parse_line(path: Path, number: int, line: str) -> TraceRequest:
             f"{path}:{number}: a JSON {type(record).__name__}, not an object; each line must be "
             f'a JSON object such as {{"user": "a", "prompt": "a red fox"}}'
         )
+    ignored.update(
+        key for key, value in record.items() if key not in _FIELDS and not isinstance(value, bool)
+    )
     try:
         return _request(record)
     except _FieldError as exc:

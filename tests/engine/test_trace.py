@@ -148,3 +148,18 @@ def test_read_trace_missing_file(tmp_path: Path) -> None:
 
     assert "cannot be read" in message
     assert "nope.jsonl" in message
+
+
+def test_read_trace_warns_of_ignored_fields(tmp_path: Path, caplog) -> None:
+    trace = tmp_path / "t.jsonl"
+    trace.write_text(
+        '{"user": "u", "prompt": "a cat", "stpes": 150, "g": true}\n'
+        '{"user": "u", "prompt": "a dog", "stpes": 20}\n',
+        encoding="utf-8",
+    )
+
+    requests = list(read_trace(trace))
+
+    assert [request.options for request in requests] == [{}, {}]
+    assert "ignored fields 'stpes' (2 lines)" in caplog.text
+    assert "'g'" not in caplog.text

@@ -65,8 +65,8 @@ class DiscordDelivery:
         text = formatting.finished_text(job, result_url, posted.note)
         via_token = self.service.notifier.token_fresh(job)
         # An empty attachment list removes the last progress preview.
-        shown = await self._edit_status(job, text, via_token=via_token, paced=True, attachments=[])
-        if not shown and job.status is JobStatus.FAILED:
+        edited = await self._edit_status(job, text, via_token=via_token, paced=True, attachments=[])
+        if not edited and job.status is JobStatus.FAILED:
             await self._tell_in_channel(job, text)
         message_id = posted.message.id if posted.message is not None else None
         await self.service.store.mark_delivered(job.id, message_id, note=posted.note)
@@ -205,10 +205,10 @@ class DiscordDelivery:
     async def _edit_unstored_reply(
         self, job: Job, webhook: discord.Webhook, edit: dict[str, Any]
     ) -> bool:
-        """Edit the reply whose id was never stored, and store it.
+        """Edit the reply whose id was never stored, then store its id.
 
-        The id is stored once Discord has answered the reply, so a bot stopped in between, or a
-        job that ends first, leaves it unknown; the interaction still names the reply.
+        The id is stored only after Discord responds to the reply, so a bot stopped in between,
+        or a job that ends first, leaves it unknown. The interaction's @original still finds it.
         """
         try:
             message = await webhook.edit_message(_ORIGINAL_RESPONSE, **edit)

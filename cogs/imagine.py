@@ -123,8 +123,8 @@ async def queue_request(
             ),
         )
     except discord.NotFound:
-        # The interaction expired before the reply (Discord allows 3 seconds), so the member
-        # was told the command failed and may well ask again: withdraw this job.
+        # The interaction expired before the reply (Discord allows 3 seconds), so Discord showed
+        # the member that the command failed. The member may send it again, so cancel this job.
         _log.warning(
             "job %d: the reply came too late for Discord, so the job was withdrawn", job.id
         )

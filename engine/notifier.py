@@ -63,9 +63,8 @@ class StatusPolicy:
     token_reuse_max_s: float = 840.0
     # Edits in flight at once; the pacer still decides when each may go out.
     max_concurrent_edits: int = 10
-    # Every queue change recounts the front of the queue, where positions change on every
-    # finish; the whole queue is recounted at most this often, and less often the longer the
-    # last recount took, so that a long queue costs a bounded share of the event loop.
+    # Minimum seconds between recounts of the whole queue. The front is recounted on every
+    # change, and a slow recount spaces the next one out, so a long queue cannot take over the loop.
     full_recount_min_s: float = 1.0
 
 
@@ -76,7 +75,7 @@ class _Tracked:
     shown_at: float = 0.0
     preview_shown_at: float = 0.0
     sending: asyncio.Task[None] | None = None
-    # While the first reply's id is not stored, edits wait until then; see _send_view.
+    # Monotonic time before which edits wait, because the first reply's id is not stored yet.
     not_before: float = 0.0
 
 
@@ -88,7 +87,7 @@ def crossed_round_step(shown: int, now: int, exact_positions: int) -> bool:
     for step in (exact_positions, 25, 50):
         if step >= exact_positions and now <= step < shown:
             return True
-    # The largest multiple of 100 below shown; any smaller one that was crossed lies above it.
+    # The largest multiple of 100 below shown. Any smaller step that was crossed lies above it.
     hundred = (shown - 1) // 100 * 100
     return hundred >= max(100, now, exact_positions)
 
@@ -121,19 +120,19 @@ class StatusNotifier:
         self._queue_changed = True
         # Jobs running or at the front of the queue, recounted on every change.
         self._front: set[int] = set()
-        # Far-back jobs with an edit due now, by priority, and due later, by monotonic time;
-        # both are filled by the whole-queue recount and checked again when taken.
+        # Far-back jobs with an edit due now (by priority) or later (by monotonic time). The
+        # whole-queue recount fills both heaps, and each entry is checked again when taken.
         self._far_due: list[tuple[tuple[int, int], int]] = []
         self._far_later: list[tuple[float, int]] = []
         self._full_recount_at = 0.0
-        self._full_recount_wanted = True
+        self._full_recount_pending = True
         self._in_flight = 0
         # Status edits sent, by why they were due: for logs and benchmarks.
         self.edits: Counter[str] = Counter()
 
     def queue_changed(self) -> None:
         self._queue_changed = True
-        self._full_recount_wanted = True
+        self._full_recount_pending = True
         self._dirty.set()
 
     def record_shown(self, job_id: int, ahead: int) -> None:
@@ -203,10 +202,10 @@ class StatusNotifier:
             task.cancel()
 
     def _full_recount_due(self) -> bool:
-        return self._full_recount_wanted and time.monotonic() >= self._full_recount_at
+        return self._full_recount_pending and time.monotonic() >= self._full_recount_at
 
     def _full_recount_wait(self) -> float | None:
-        if not self._full_recount_wanted:
+        if not self._full_recount_pending:
             return None
         return max(0.0, self._full_recount_at - time.monotonic())
 
@@ -218,7 +217,7 @@ class StatusNotifier:
         await self._refresh_front()
         if self._full_recount_due():
             started = time.monotonic()
-            self._full_recount_wanted = False
+            self._full_recount_pending = False
             await self._refresh_all()
             took_s = time.monotonic() - started
             self._full_recount_at = time.monotonic() + max(
@@ -237,8 +236,8 @@ class StatusNotifier:
         whole_queue = len(positions) < limit
         for job_id in self._front - current.keys():
             tracked = self._tracked.get(job_id)
-            # A job that ran, or any job once the whole queue fits in the front, has left the
-            # queue; one pushed just past the front by a requeue waits for the whole recount.
+            # A job that ran has left the queue, and so has any job once the whole queue fits in
+            # the front. A job pushed just past the front by a requeue waits for the full recount.
             if tracked is not None and (tracked.desired.kind is StatusKind.RUNNING or whole_queue):
                 del self._tracked[job_id]
         self._front = set(current)
@@ -296,10 +295,10 @@ class StatusNotifier:
         return StatusView(StatusKind.RUNNING, eta=eta, step=step, steps=steps, preview=preview)
 
     def _send_due(self) -> float | None:
-        """Start the edits that are due, in priority order; return when to look again.
+        """Start the edits that are due, in priority order, and return when to look again.
 
-        Only the front of the queue is scanned; far-back jobs come from the whole-queue
-        recount, so a pass costs the same whatever the length of the queue.
+        Only the front of the queue is scanned. Far-back jobs come from the whole-queue recount,
+        so a pass costs the same whatever the length of the queue.
         """
         now = time.monotonic()
         while self._far_later and self._far_later[0][0] <= now:
@@ -422,7 +421,7 @@ class StatusNotifier:
         return self._clock() - job.interaction_created_at < self.policy.token_reuse_max_s
 
 
-# Jobs per page of the whole-queue recount: small enough that a page never holds the event loop
+# Jobs per page of the whole-queue recount: small enough that a page never blocks the event loop
 # for long.
 _PAGE_SIZE = 1000
 # How long an edit waits for the first reply's id to be stored before going out without it.

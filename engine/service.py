@@ -108,7 +108,7 @@ class QueueService:
         if paused_at is not None:
             self._resumed.clear()
             _log.warning(
-                "the queue stays paused, as an admin left it %s; /queue-admin resume starts it",
+                "queue paused by an admin since %s; run /queue-admin resume to start it",
                 time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(paused_at)),
             )
         report = await self.store.recover()

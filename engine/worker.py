@@ -33,7 +33,7 @@ _log = logging.getLogger(__name__)
 
 # The job_timestamp floor before the first job, earlier than any that A1111 reports.
 _NO_TIMESTAMP = "00000000000000"
-# How often a worker waiting out a back-off pause asks an unreachable backend whether it is back.
+# How often a worker waiting out a back-off pause probes an unreachable backend.
 _RETURN_PROBE_INTERVAL_S = 1.0
 
 
@@ -120,9 +120,9 @@ class BackendWorker:
                 self._backoff_s = self._backoff_initial_s
 
     async def _pause_before_retry(self, *, unreachable: bool) -> None:
-        """Wait out the back-off pause, or only until an unreachable backend answers again.
+        """Wait out the back-off pause, or only until an unreachable backend responds again.
 
-        A backend that returned a server error does answer, so only the pause protects it.
+        A backend that returned a server error is reachable, so only the pause protects it.
         """
         if not unreachable:
             await asyncio.sleep(self._backoff_s)

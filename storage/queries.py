@@ -151,8 +151,8 @@ AND (:cooldown_s <= 0 OR COALESCE(:enqueued_at - (SELECT MAX(enqueued_at) FROM j
     WHERE user_id = :user_id), :cooldown_s) >= :cooldown_s)
 """
 
-# What the enqueue returns besides the new row: the tasks ahead of it, counted in the same
-# statement. "jobs" is the inserted row; "earlier" walks the partial index jobs_queued or
+# Counts of the tasks ahead of a new job, returned by the enqueue statement with the row. In
+# them "jobs" is the inserted row, and "earlier" walks the partial index jobs_queued or
 # jobs_queued_fair.
 RUNNING_COUNT = "(SELECT COUNT(*) FROM jobs WHERE status = 'running')"
 QUEUED_BEFORE = (

@@ -54,7 +54,7 @@ class JobReadsMixin:
         """Yield the tasks ahead of every queued job, page_size jobs at a time, in claim order.
 
         Other statements run between pages, so on a busy queue a job may come out one place
-        off; positions() counts the whole queue at once, holding the database meanwhile.
+        off. positions() counts the whole queue at once and locks the database meanwhile.
         """
         running = await self._running_count()
         rows = await self._db.fetch_all(self._order.front_sql, {"limit": page_size})

@@ -157,8 +157,8 @@ class JobStore(JobClaimsMixin, JobReadsMixin, UserPrefsMixin):
         values.update(max_active=limits.max_active, cooldown_s=limits.cooldown_s)
         # One statement is one commit, and so one wait for the disk per request.
         while (row := await self._db.fetch_one(self._order.enqueue_sql, values)) is None:
-            # A limit held the insert back: name it. If the jobs that held it ended meanwhile,
-            # the check passes and the insert is tried again.
+            # A limit stopped the insert, so raise its error. If the jobs behind the limit ended
+            # meanwhile, the check passes and the insert is tried again.
             async with self._db.autocommit() as conn:
                 await check_user_limits(conn, job.user_id, limits, now)
         stored = job_from_row(row)
@@ -269,7 +269,7 @@ class JobStore(JobClaimsMixin, JobReadsMixin, UserPrefsMixin):
             raise JobNotFoundError(job_id)
 
     async def set_paused(self, paused: bool) -> None:
-        """Record whether an admin has paused the queue; a pause already recorded keeps its time."""
+        """Record whether an admin has paused the queue, keeping the time of an earlier pause."""
         sql = (
             "UPDATE queue_state SET paused_at = COALESCE(paused_at, ?) WHERE id = 1"
             if paused

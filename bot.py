@@ -139,6 +139,7 @@ async def open_service(
                 max_staleness_s=status.max_staleness_s,
                 progress_interval_s=status.progress_interval_s,
                 preview_interval_s=status.preview_interval_s,
+                coalesce_s=status.coalesce_s,
                 token_reuse_max_s=settings.discord.token_reuse_max_s,
             ),
         )

@@ -260,6 +260,7 @@ class StatusSettings(_Section):
     max_staleness_s: float = Field(default=900.0, gt=0, le=86_400)
     progress_interval_s: float = Field(default=5.0, ge=1, le=600)
     preview_interval_s: float = Field(default=15.0, ge=1, le=3600)
+    coalesce_s: float = Field(default=1.25, ge=0, le=10)
     channel_requests: int = Field(default=4, ge=1, le=50)
     channel_window_s: float = Field(default=5.0, gt=0, le=600)
     token_requests: int = Field(default=4, ge=1, le=50)

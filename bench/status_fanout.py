@@ -7,8 +7,12 @@ channel, 5 per 2 s per interaction token, 50 per second per bot) and its 15-minu
 lifetime. Everything runs on the fake's clock, ``--time-scale`` times faster than real time.
 
 Prints one JSON object as its last line: calls_per_completed_job, http_429,
-expired_token_requests, top10_max_staleness_s (the longest time, in Discord seconds, that one
-of the 10 jobs nearest the front showed a wrong number of tasks ahead), and breakdowns.
+expired_token_requests, top10_max_staleness_s and breakdowns. top10_max_staleness_s is the
+longest time, in Discord seconds, from a change in the number of tasks ahead of one of the 10
+queued jobs nearest the front to its status message showing that number (or a newer one);
+top10_longest_wrong_s is the longest time one of them showed a wrong number without a break,
+which is longer when changes come faster than edits. Both come from exact times (each job's
+start and finish, and each edit as the fake recorded it), not from sampling.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
+from _staleness import Served, nearest_jobs_staleness  # noqa: E402
 
 from bot import create_bot, open_service  # noqa: E402
 from engine.trace import default_trace_path, read_trace  # noqa: E402
@@ -41,7 +46,6 @@ from tests.fakediscord.client import redirect_discord  # noqa: E402
 AHEAD = re.compile(r"Queued — (\d+) tasks? ahead")
 EXACT_ZONE = 10
 TOKEN_REUSE_S = 840.0
-SAMPLE_EVERY_S = 0.02
 
 
 def parse_args() -> argparse.Namespace:
@@ -73,6 +77,7 @@ def scaled_settings(data_dir: Path, webui_url: str, scale: float) -> Settings:
             "max_staleness_s": defaults.max_staleness_s / scale,
             "progress_interval_s": defaults.progress_interval_s / scale,
             "preview_interval_s": defaults.preview_interval_s / scale,
+            "coalesce_s": defaults.coalesce_s / scale,
         }
     )
     settings = Settings()
@@ -87,50 +92,47 @@ def scaled_settings(data_dir: Path, webui_url: str, scale: float) -> Settings:
     )
 
 
-class StalenessProbe:
-    """Samples the 10 jobs nearest the front and times how long each shows a wrong number."""
+def percentile(values: list[float], percent: float) -> float:
+    """Return the nearest-rank percentile of ``values``, or 0 for none."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(percent / 100 * len(ordered)) - 1))]
 
-    def __init__(self, fake: FakeDiscord, store: Any, message_of: dict[int, int]) -> None:
-        self.fake, self.store, self.message_of = fake, store, message_of
-        self.wrong_since: dict[int, float] = {}
-        self.max_staleness_s = 0.0
-        # The same, split by whether the job's interaction token was still in use (under 14
-        # minutes old), when edits go through per-token buckets instead of the channel's.
-        self.max_staleness_fresh_token_s = 0.0
-        self.max_staleness_old_token_s = 0.0
-        self.enqueued_at: dict[int, float] = {}
-        self.samples = 0
 
-    async def run(self) -> None:
-        while True:
-            await self.sample()
-            await asyncio.sleep(SAMPLE_EVERY_S)
+def parse_shown(content: str | None) -> int | None:
+    """Return the number of tasks ahead a status text shows, or None if it shows none."""
+    match = AHEAD.search(content or "")
+    return int(match[1]) if match is not None else None
 
-    async def sample(self) -> None:
-        positions = await self.store.positions()
-        nearest = sorted(positions.items(), key=lambda item: item[1])[:EXACT_ZONE]
-        now = self.fake.clock.now()
-        seen = set()
-        for job_id, ahead in nearest:
-            message_id = self.message_of.get(job_id)
-            if message_id is None:
-                continue
-            seen.add(job_id)
-            shown = AHEAD.search(self.fake.message(message_id).content or "")
-            if shown is not None and int(shown[1]) == ahead:
-                self.wrong_since.pop(job_id, None)
-                continue
-            since = self.wrong_since.setdefault(job_id, now)
-            self.max_staleness_s = max(self.max_staleness_s, now - since)
-            if now - self.enqueued_at.get(job_id, now) < TOKEN_REUSE_S:
-                self.max_staleness_fresh_token_s = max(
-                    self.max_staleness_fresh_token_s, now - since
-                )
-            else:
-                self.max_staleness_old_token_s = max(self.max_staleness_old_token_s, now - since)
-        for job_id in [job for job in self.wrong_since if job not in seen]:
-            del self.wrong_since[job_id]
-        self.samples += 1
+
+async def served_in_order(
+    fake: FakeDiscord,
+    store: Any,
+    replies: dict[int, tuple[int, str]],
+    enqueued_at: dict[int, float],
+    to_fake: Any,
+) -> list[Served]:
+    """Return every job in the order the backend took it, with what its status message showed."""
+    served = []
+    for job_id, (message_id, first_text) in replies.items():
+        job = await store.get(job_id)
+        if job is None or job.started_at is None or job.finished_at is None:
+            continue
+        message = fake.message(message_id)
+        shown = [(message.created_at, parse_shown(first_text))]
+        shown += [(edit.timestamp, parse_shown(edit.content)) for edit in message.edits]
+        served.append(
+            Served(
+                job_id=job_id,
+                started_at=to_fake(job.started_at),
+                finished_at=to_fake(job.finished_at),
+                shown=sorted(shown, key=lambda item: item[0]),
+                token_fresh_until=enqueued_at[job_id] + TOKEN_REUSE_S,
+            )
+        )
+    served.sort(key=lambda job: job.started_at)
+    return served
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -154,7 +156,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 async def drain(args, fake, service, guild, channel, requests) -> dict[str, Any]:
-    message_of: dict[int, int] = {}
+    replies: dict[int, tuple[int, str]] = {}
     enqueued_at: dict[int, float] = {}
     rejected = 0
     started_real = time.monotonic()
@@ -177,12 +179,15 @@ async def drain(args, fake, service, guild, channel, requests) -> dict[str, Any]
             # Rejected (an option out of range): the member got the reason, and nothing waits.
             rejected += 1
             continue
-        message_of[int(match[1])] = interaction.original.id
+        replies[int(match[1])] = (interaction.original.id, interaction.original.content)
         enqueued_at[int(match[1])] = fake.clock.now()
     calls_before_drain = fake.stats.total_calls
-    probe = StalenessProbe(fake, service.store, message_of)
-    probe.enqueued_at = enqueued_at
-    probe_task = asyncio.create_task(probe.run())
+    # The store stamps jobs with the wall clock; Discord's clock runs time_scale times faster.
+    wall_origin, fake_origin = time.time(), fake.clock.now()
+
+    def to_fake(wall: float) -> float:
+        return fake_origin + (wall - wall_origin) * args.time_scale
+
     await service.start()
     drain_started_fake = fake.clock.now()
     while True:
@@ -191,8 +196,9 @@ async def drain(args, fake, service, guild, channel, requests) -> dict[str, Any]
         if counts[JobStatus.QUEUED] == 0 and counts[JobStatus.RUNNING] == 0 and undelivered == 0:
             break
         await asyncio.sleep(0.2)
-    probe_task.cancel()
     await service.stop(grace_s=5)
+    served = await served_in_order(fake, service.store, replies, enqueued_at, to_fake)
+    staleness = nearest_jobs_staleness(served, EXACT_ZONE, since=drain_started_fake)
     completed = (await service.store.counts())[JobStatus.SUCCEEDED]
     routes = Counter({route: count for route, count in fake.stats.calls_by_route.items()})
     return {
@@ -206,10 +212,15 @@ async def drain(args, fake, service, guild, channel, requests) -> dict[str, Any]
         ),
         "http_429": fake.stats.rate_limited,
         "expired_token_requests": fake.stats.expired_token_calls,
-        "top10_max_staleness_s": round(probe.max_staleness_s, 2),
-        "top10_max_staleness_fresh_token_s": round(probe.max_staleness_fresh_token_s, 2),
-        "top10_max_staleness_old_token_s": round(probe.max_staleness_old_token_s, 2),
-        "staleness_samples": probe.samples,
+        "top10_max_staleness_s": round(staleness.slowest_change_s, 2),
+        "top10_max_staleness_fresh_token_s": round(staleness.slowest_change_fresh_token_s, 2),
+        "top10_max_staleness_old_token_s": round(staleness.slowest_change_old_token_s, 2),
+        "top10_change_delay_p50_s": round(percentile(staleness.change_delays, 50), 2),
+        "top10_change_delay_p99_s": round(percentile(staleness.change_delays, 99), 2),
+        "top10_longest_wrong_s": round(staleness.longest_s, 2),
+        "top10_longest_wrong_fresh_token_s": round(staleness.longest_fresh_token_s, 2),
+        "top10_longest_wrong_old_token_s": round(staleness.longest_old_token_s, 2),
+        "top10_wrong_spells": staleness.spells,
         "drain_discord_minutes": round((fake.clock.now() - drain_started_fake) / 60, 1),
         "time_scale": args.time_scale,
         "real_seconds": round(time.monotonic() - started_real, 1),

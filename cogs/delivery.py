@@ -181,7 +181,11 @@ class DiscordDelivery:
     async def _edit_through_token(
         self, job: Job, edit: dict[str, Any], *, paced: bool
     ) -> bool | None:
-        """Edit through the interaction: whether it was edited, or None if the token is gone."""
+        """Edit through the interaction: whether it was edited, or None to edit through the channel.
+
+        None also follows an error that outlasted discord.py's retries (a burst of 429s, say), so
+        that the edit, which may be the job's last, still gets through.
+        """
         assert job.application_id is not None and job.interaction_token is not None
         if paced:
             await self.service.pacer.acquire(token_key=job.id)
@@ -198,9 +202,13 @@ class DiscordDelivery:
                 return None
             if exc.code == UNKNOWN_MESSAGE:
                 self._forget_status(job)
-            else:
-                _log.warning("job %d: status edit through the interaction failed (%s)", job.id, exc)
-            return False
+                return False
+            _log.warning(
+                "job %d: status edit through the interaction failed (%s); trying the channel",
+                job.id,
+                exc,
+            )
+            return None
 
     async def _edit_unstored_reply(
         self, job: Job, webhook: discord.Webhook, edit: dict[str, Any]

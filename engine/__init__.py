@@ -4,10 +4,11 @@ from .background import BackgroundTasks
 from .eta import DurationEstimator
 from .events import JobEvents, NoEvents
 from .images import ImageStore
-from .notifier import StatusKind, StatusNotifier, StatusPolicy, StatusSender, StatusView
+from .notifier import StatusNotifier
 from .pacing import Pacer, PacingLimits
 from .params import GenerationParams
 from .service import Backend, QueueService
+from .status_rules import StatusKind, StatusPolicy, StatusSender, StatusView
 from .worker import BackendWorker
 
 __all__ = [

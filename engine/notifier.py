@@ -13,59 +13,23 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from enum import StrEnum
-from typing import Protocol
+from dataclasses import dataclass, replace
 
 from storage import Job, JobStore
 
 from .eta import DurationEstimator
 from .pacing import Pacer
 from .params import GenerationParams
+from .status_rules import (
+    StatusKind,
+    StatusPolicy,
+    StatusSender,
+    StatusView,
+    crossed_round_step,
+    differs,
+)
 
 _log = logging.getLogger(__name__)
-
-
-class StatusKind(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-
-
-@dataclass(frozen=True, slots=True)
-class StatusView:
-    """Content of a status message; ``eta`` is a unix time (start if queued, end if running)."""
-
-    kind: StatusKind
-    ahead: int = 0
-    eta: float | None = None
-    step: int = 0
-    steps: int = 0
-    note: str | None = None
-    preview: bytes | None = field(default=None, compare=False, repr=False)
-
-
-class StatusSender(Protocol):
-    """Sends one status edit; the Discord side implements it."""
-
-    async def send_status(self, job: Job, view: StatusView, *, via_token: bool) -> None:
-        """Show ``view`` in the job's status message, through its interaction token if via_token."""
-
-
-@dataclass(frozen=True, slots=True)
-class StatusPolicy:
-    """When a status message is worth an edit."""
-
-    exact_positions: int = 10
-    max_staleness_s: float = 900.0
-    progress_interval_s: float = 5.0
-    preview_interval_s: float = 15.0
-    debounce_s: float = 0.02
-    token_reuse_max_s: float = 840.0
-    # Edits in flight at once; the pacer still decides when each may go out.
-    max_concurrent_edits: int = 10
-    # Minimum seconds between recounts of the whole queue. The front is recounted on every
-    # change, and a slow recount spaces the next one out, so a long queue cannot take over the loop.
-    full_recount_min_s: float = 1.0
 
 
 @dataclass(slots=True)
@@ -77,19 +41,10 @@ class _Tracked:
     sending: asyncio.Task[None] | None = None
     # Monotonic time before which edits wait, because the first reply's id is not stored yet.
     not_before: float = 0.0
-
-
-def crossed_round_step(shown: int, now: int, exact_positions: int) -> bool:
-    """Return whether a position moved from ``shown`` to ``now`` across a round step.
-
-    The steps are every 100 above 100, then 50, 25 and the start of the exact zone.
-    """
-    for step in (exact_positions, 25, 50):
-        if step >= exact_positions and now <= step < shown:
-            return True
-    # The largest multiple of 100 below shown. Any smaller step that was crossed lies above it.
-    hundred = (shown - 1) // 100 * 100
-    return hundred >= max(100, now, exact_positions)
+    # Monotonic time since which the message has shown something other than ``desired``, while
+    # that waits out the coalescing window. An edit that lands after a newer change leaves it set,
+    # so the next edit goes at once: the window bounds how long a message is wrong, not each edit.
+    changed_at: float | None = None
 
 
 class StatusNotifier:
@@ -127,6 +82,7 @@ class StatusNotifier:
         self._full_recount_at = 0.0
         self._full_recount_pending = True
         self._in_flight = 0
+        self._far_in_flight = 0
         # Status edits sent, by why they were due: for logs and benchmarks.
         self.edits: Counter[str] = Counter()
 
@@ -270,6 +226,9 @@ class StatusNotifier:
     def _track(self, job_id: int, view: StatusView, monotonic: float) -> _Tracked:
         tracked = self._tracked.get(job_id)
         if tracked is not None:
+            shown = tracked.shown
+            if tracked.changed_at is None and shown is not None and differs(view, shown):
+                tracked.changed_at = monotonic
             tracked.desired = view
         elif view.kind is StatusKind.QUEUED and view.ahead > self.policy.exact_positions:
             # A far-back job found after a restart: assume its message is right until it
@@ -321,22 +280,25 @@ class StatusNotifier:
         for _, job_id in due[: max(0, free)]:
             self._start_edit(job_id, self._tracked[job_id])
             free -= 1
-        while free > 0 and self._far_due:
+        far_free = min(free, self.policy.max_far_edits - self._far_in_flight)
+        while far_free > 0 and self._far_due:
             _, job_id = heapq.heappop(self._far_due)
             tracked = self._tracked.get(job_id)
             if tracked is None or tracked.sending is not None or job_id in self._front:
                 continue
             if self._wait_before_edit(tracked, now) == 0:
-                self._start_edit(job_id, tracked)
-                free -= 1
+                self._start_edit(job_id, tracked, far=True)
+                far_free -= 1
         if self._far_later:
             wake_s = _earliest(wake_s, self._far_later[0][0] - now)
         # Edits left over wait for a slot: every finished edit sets the dirty event.
         return wake_s
 
-    def _start_edit(self, job_id: int, tracked: _Tracked) -> None:
+    def _start_edit(self, job_id: int, tracked: _Tracked, *, far: bool = False) -> None:
         self._in_flight += 1
-        tracked.sending = asyncio.create_task(self._send(job_id, tracked, tracked.desired))
+        self._far_in_flight += far
+        sending = self._send(job_id, tracked, tracked.desired, far=far)
+        tracked.sending = asyncio.create_task(sending)
 
     def _wait_before_edit(self, tracked: _Tracked, now: float) -> float | None:
         """Return 0 if an edit is due now, seconds until one may be due, or None if none is."""
@@ -344,22 +306,29 @@ class StatusNotifier:
             return tracked.not_before - now
         desired, shown = tracked.desired, tracked.shown
         if shown is None or desired.kind is not shown.kind:
-            return 0.0
+            return self._coalesce_wait(tracked, now)
         age_s = now - tracked.shown_at
-        if desired.kind is StatusKind.RUNNING:
-            if desired.step == shown.step:
-                return None
-            return max(0.0, self.policy.progress_interval_s - age_s)
         exact = self.policy.exact_positions
-        if desired.note != shown.note and desired.ahead <= exact:
-            return 0.0
-        if desired.ahead == shown.ahead:
-            return None
-        if desired.ahead <= exact or crossed_round_step(shown.ahead, desired.ahead, exact):
-            return 0.0
-        return max(0.0, self.policy.max_staleness_s - age_s)
+        if desired.kind is StatusKind.RUNNING:
+            wait_s = None if desired.step == shown.step else self.policy.progress_interval_s - age_s
+        elif desired.ahead <= exact and (desired.ahead, desired.note) != (shown.ahead, shown.note):
+            return self._coalesce_wait(tracked, now)
+        elif desired.ahead == shown.ahead:
+            wait_s = None
+        elif crossed_round_step(shown.ahead, desired.ahead, exact):
+            wait_s = 0.0
+        else:
+            wait_s = self.policy.max_staleness_s - age_s
+        # No change is waiting out the coalescing window, so the next one starts a new window.
+        tracked.changed_at = None
+        return None if wait_s is None else max(0.0, wait_s)
 
-    async def _send(self, job_id: int, tracked: _Tracked, view: StatusView) -> None:
+    def _coalesce_wait(self, tracked: _Tracked, now: float) -> float:
+        if tracked.changed_at is None:
+            tracked.changed_at = now
+        return max(0.0, tracked.changed_at + self.policy.coalesce_s - now)
+
+    async def _send(self, job_id: int, tracked: _Tracked, view: StatusView, *, far: bool) -> None:
         try:
             await self._send_view(job_id, tracked, view)
         except Exception:
@@ -368,6 +337,7 @@ class StatusNotifier:
         finally:
             tracked.sending = None
             self._in_flight -= 1
+            self._far_in_flight -= far
             self._dirty.set()
 
     async def _send_view(self, job_id: int, tracked: _Tracked, view: StatusView) -> None:
@@ -399,6 +369,8 @@ class StatusNotifier:
         await self.sender.send_status(job, sent, via_token=via_token)
         self.edits[self._reason(tracked.shown, sent)] += 1
         tracked.shown, tracked.shown_at = sent, now
+        if not differs(tracked.desired, sent):
+            tracked.changed_at = None
         if attach:
             tracked.preview_shown_at = now
 

@@ -15,8 +15,9 @@ from .background import BackgroundTasks
 from .eta import DurationEstimator
 from .events import JobEvents, NoEvents
 from .images import ImageStore
-from .notifier import StatusNotifier, StatusPolicy, StatusSender
+from .notifier import StatusNotifier
 from .pacing import Pacer, PacingLimits
+from .status_rules import StatusPolicy, StatusSender
 from .worker import BackendWorker
 
 _log = logging.getLogger(__name__)

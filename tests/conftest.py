@@ -74,8 +74,11 @@ def make_settings(
     update: dict[str, Any] = {
         "storage": StorageSettings(data_dir=tmp_path / "data"),
         "backends": [BackendSettings(name="gpu", url=webui_url)],
-        # SimCord has no rate limits, so the bot's own pacing would only slow the tests.
-        "status": StatusSettings(channel_requests=50, channel_window_s=1.0, **(status or {})),
+        # SimCord has no rate limits, so the bot's own pacing and its coalescing of edits would
+        # only slow the tests. The loopback tests keep the defaults.
+        "status": StatusSettings(
+            channel_requests=50, channel_window_s=1.0, coalesce_s=0.0, **(status or {})
+        ),
     }
     if limits:
         update["limits"] = settings.limits.model_copy(update=limits)

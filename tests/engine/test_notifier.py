@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine import DurationEstimator, GenerationParams
-from engine.notifier import crossed_round_step
+from engine.status_rules import crossed_round_step
 
 PARAMS = GenerationParams(
     prompt="p",

@@ -121,7 +121,9 @@ def _describe_json_variable(name: str) -> str:
     return f"environment variable {name}: invalid value {shown}: not valid JSON; give {example}"
 
 
-def describe_validation_error(exc: ValidationError, toml_path: Path | None) -> str:
+def describe_validation_error(
+    exc: ValidationError, toml_path: Path | None, model: type[BaseModel] | None = None
+) -> str:
     """Describe each error with the key, its source (file or variable) and the fix."""
     lines = []
     for error in exc.errors(include_url=False):
@@ -136,10 +138,58 @@ def describe_validation_error(exc: ValidationError, toml_path: Path | None) -> s
             continue
         value = error.get("input")
         hidden = bool(location) and location[-1] in SECRET_KEYS
-        shown = HIDDEN if hidden else repr(_redact_secrets(value))
+        shown = HIDDEN if hidden else _shorten(repr(_redact_secrets(value)))
         message = error["msg"].removeprefix("Value error, ")
+        allowed = _allowed_range(model, location) if model is not None else None
+        if allowed is not None:
+            message = f"{message} ({allowed})"
         lines.append(f"{source}: invalid value {shown} for {key!r}: {message}; fix it in {source}")
     return "\n".join(lines)
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else f"{text[: limit - 5]}...{text[-2:]}"
+
+
+def _allowed_range(model: type[BaseModel], location: list[str]) -> str | None:
+    """Return the bounds and default of the numeric setting at ``location``, or None."""
+    field = None
+    current: Any = model
+    for part in location:
+        if part.isdigit():
+            continue
+        fields = getattr(current, "model_fields", None)
+        if fields is None or part not in fields:
+            return None
+        field = fields[part]
+        current = _model_in(field.annotation)
+    if field is None:
+        return None
+    bounds = {
+        name: getattr(item, name)
+        for item in field.metadata
+        for name in ("ge", "gt", "le", "lt")
+        if getattr(item, name, None) is not None
+    }
+    if not bounds:
+        return None
+    low = f"from {bounds['ge']}" if "ge" in bounds else f"above {bounds.get('gt')}"
+    high = f"to {bounds['le']}" if "le" in bounds else f"below {bounds.get('lt')}"
+    text = " ".join(part for part in (low, high) if "None" not in part)
+    if field.is_required():
+        return f"allowed: {text}"
+    return f"allowed: {text}, default {field.default}"
+
+
+def _model_in(annotation: Any) -> Any:
+    """Return the model class inside ``annotation`` (itself, or a list of them), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in getattr(annotation, "__args__", ()):
+        found = _model_in(argument)
+        if found is not None:
+            return found
+    return None
 
 
 def _redact_secrets(value: Any) -> Any:

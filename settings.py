@@ -73,7 +73,7 @@ DEFAULT_SAMPLERS = (
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     @field_validator("*", mode="before")
     @classmethod
@@ -363,7 +363,7 @@ def load_settings(path: Path | None = None) -> Settings:
         return Settings()
     except ValidationError as exc:
         shown_path = toml_path if file_values is not None else None
-        raise ConfigError(describe_validation_error(exc, shown_path)) from None
+        raise ConfigError(describe_validation_error(exc, shown_path, Settings)) from None
     except SettingsError as exc:
         raise ConfigError(describe_settings_error(exc, Settings)) from None
     finally:

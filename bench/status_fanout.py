@@ -6,13 +6,29 @@ Discord is the loopback fake with Discord's rate-limit buckets (5 message reques
 channel, 5 per 2 s per interaction token, 50 per second per bot) and its 15-minute token
 lifetime. Everything runs on the fake's clock, ``--time-scale`` times faster than real time.
 
-Prints one JSON object as its last line: calls_per_completed_job, http_429,
-expired_token_requests, top10_max_staleness_s and breakdowns. top10_max_staleness_s is the
-longest time, in Discord seconds, from a change in the number of tasks ahead of one of the 10
-queued jobs nearest the front to its status message showing that number (or a newer one);
-top10_longest_wrong_s is the longest time one of them showed a wrong number without a break,
-which is longer when changes come faster than edits. Both come from exact times (each job's
-start and finish, and each edit as the fake recorded it), not from sampling.
+Prints one JSON object as its last line. The figures the targets apply to:
+
+- calls_per_completed_job: every request the bot made to Discord (login, command sync, replies,
+  edits, posts) divided by the images posted; calls_while_draining_per_job leaves out the
+  requests made before the backend started (login, sync and the first reply to each request).
+- http_429 and expired_token_requests: 429 responses, and requests made with an interaction token
+  past Discord's 15 minutes.
+- top10_max_staleness_s: the longest time, in Discord seconds, from a change in the number of tasks
+  ahead of one of the 10 queued jobs nearest the front to its status message showing that number
+  or a newer one (p50 and p99 in top10_change_delay_*). Not to be confused with the setting
+  status.max_staleness_s, the longest a far-back message goes without an edit.
+
+And for reading them: top10_longest_wrong_s is the longest time one of those jobs showed a wrong
+number without a break, longer than the above when images finish faster than edits land, and
+top10_wrong_spells counts such spells. The _fresh_token and _old_token variants split both by
+whether the job's token was under 14 minutes old, when edits go through the token's bucket rather
+than the channel's. status_edits_by_reason counts the notifier's edits (exact zone, round step,
+state change, progress, staleness); the final "Done" edits come from delivery and appear only in
+calls_by_route. drain_discord_minutes runs from the backend's start to the last image posted.
+
+Both staleness figures come from exact times (each job's start and finish in the store, and each
+edit as the fake recorded it), and assume what this benchmark sets up: one backend that serves
+the jobs one at a time in claim order.
 """
 
 from __future__ import annotations

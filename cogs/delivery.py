@@ -183,8 +183,8 @@ class DiscordDelivery:
     ) -> bool | None:
         """Edit through the interaction: whether it was edited, or None to edit through the channel.
 
-        None also follows an error that outlasted discord.py's retries (a burst of 429s, say), so
-        that the edit, which may be the job's last, still gets through.
+        None also follows a 429 or a server error that outlasted discord.py's retries, so that the
+        edit, which may be the job's last, still gets through.
         """
         assert job.application_id is not None and job.interaction_token is not None
         if paced:
@@ -203,12 +203,10 @@ class DiscordDelivery:
             if exc.code == UNKNOWN_MESSAGE:
                 self._forget_status(job)
                 return False
-            _log.warning(
-                "job %d: status edit through the interaction failed (%s); trying the channel",
-                job.id,
-                exc,
-            )
-            return None
+            _log.warning("job %d: status edit through the interaction failed (%s)", job.id, exc)
+            # A request the channel would reject the same way (400, 403) is not sent twice.
+            transient = exc.status == 429 or exc.status >= 500
+            return None if transient and job.status_message_id is not None else False
 
     async def _edit_unstored_reply(
         self, job: Job, webhook: discord.Webhook, edit: dict[str, Any]

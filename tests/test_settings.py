@@ -111,6 +111,36 @@ def test_invalid_value_names_value_and_range(tmp_path: Path) -> None:
     assert "less than or equal to 10" in message
 
 
+def test_invalid_value_states_allowed_range(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.toml", "[status]\ncoalesce_s = 11\n")
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+
+    assert "allowed: from 0 to 10, default 1.25" in str(caught.value)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_non_finite_number_rejected(tmp_path: Path, value: str) -> None:
+    path = write(tmp_path / "c.toml", f"[status]\nmax_staleness_s = {value}\n")
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+
+    assert "finite number" in str(caught.value)
+
+
+def test_long_invalid_value_shortened(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMAGINE_STATUS__CHANNEL_REQUESTS", "9" * 5000)
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+
+    message = str(caught.value)
+    assert "IMAGINE_STATUS__CHANNEL_REQUESTS" in message
+    assert len(message) < 500
+
+
 def test_invalid_environment_value_names_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IMAGINE_QUEUE__MAX_ATTEMPTS", "zero")
 

@@ -13,6 +13,7 @@ import errno
 import logging
 import os
 import re
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -140,8 +141,13 @@ def _directory_problem(directory: Path, *, creatable: bool) -> str | None:
         return f"{existing} cannot be read ({exc.strerror})"
     if not existing.is_dir():
         return f"{existing} is not a directory"
-    if not os.access(existing, os.W_OK | os.X_OK):
-        return f"{existing} is not writable by this user"
+    # A real write, because os.access returns True for root even where writes fail (/proc, a
+    # read-only mount).
+    try:
+        with tempfile.TemporaryDirectory(dir=existing, prefix=".imagine-check-"):
+            pass
+    except OSError as exc:
+        return f"{existing} is not writable by this user ({exc.strerror})"
     return None
 
 

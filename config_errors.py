@@ -122,14 +122,17 @@ def _describe_json_variable(name: str) -> str:
 
 
 def describe_validation_error(
-    exc: ValidationError, toml_path: Path | None, model: type[BaseModel] | None = None
+    exc: ValidationError,
+    toml_path: Path | None,
+    model: type[BaseModel] | None = None,
+    file_values: Mapping[str, Any] | None = None,
 ) -> str:
     """Describe each error with the key, its source (file or variable) and the fix."""
     lines = []
     for error in exc.errors(include_url=False):
         location = [str(part) for part in error["loc"]]
         key = _dotted_key(location)
-        source = _source_of(location, toml_path)
+        source = _source_of(location, toml_path, file_values)
         if error["type"] == "extra_forbidden":
             lines.append(
                 f"{source}: unknown key {key!r}; remove it or fix its spelling "
@@ -220,7 +223,9 @@ def _dotted_key(location: list[str]) -> str:
     return ".".join(parts) or "(top level)"
 
 
-def _source_of(location: list[str], toml_path: Path | None) -> str:
+def _source_of(
+    location: list[str], toml_path: Path | None, file_values: Mapping[str, Any] | None = None
+) -> str:
     names = [part for part in location if not part.isdigit()]
     for depth in range(len(names), 0, -1):
         env_name = ENV_PREFIX + "__".join(names[:depth]).upper()
@@ -228,4 +233,31 @@ def _source_of(location: list[str], toml_path: Path | None) -> str:
             return f"environment variable {env_name}"
     if names[:2] == ["discord", "token"] and "DISCORD_TOKEN" in os.environ:
         return "environment variable DISCORD_TOKEN"
+    # A rule over a whole section (such as the dashboard's token rule) may break on keys set by
+    # variables below it, by the file, or by both.
+    nested = _nested_variables(names)
+    in_file = toml_path is not None and (file_values is None or _has_key(file_values, location))
+    if nested:
+        variables = "environment variable" + ("s " if len(nested) > 1 else " ")
+        variables += ", ".join(nested)
+        return f"{variables} or {toml_path}" if in_file else variables
     return str(toml_path) if toml_path is not None else "the environment"
+
+
+def _nested_variables(names: list[str]) -> list[str]:
+    if not names:
+        return []
+    prefix = ENV_PREFIX + "__".join(names).upper() + "__"
+    return sorted(name for name in os.environ if name.upper().startswith(prefix))
+
+
+def _has_key(values: Mapping[str, Any], location: list[str]) -> bool:
+    current: Any = values
+    for part in location:
+        if isinstance(current, Mapping) and part in current:
+            current = current[part]
+        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
+            current = current[int(part)]
+        else:
+            return False
+    return True

@@ -363,7 +363,9 @@ def load_settings(path: Path | None = None) -> Settings:
         return Settings()
     except ValidationError as exc:
         shown_path = toml_path if file_values is not None else None
-        raise ConfigError(describe_validation_error(exc, shown_path, Settings)) from None
+        raise ConfigError(
+            describe_validation_error(exc, shown_path, Settings, file_values)
+        ) from None
     except SettingsError as exc:
         raise ConfigError(describe_settings_error(exc, Settings)) from None
     finally:

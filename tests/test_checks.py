@@ -462,6 +462,20 @@ def test_check_storage_usable(tmp_path: Path) -> None:
     assert result.status is Status.OK
 
 
+def test_check_storage_unwritable_even_for_root() -> None:
+    # Creating anything under /proc fails for every user, root included.
+    result = check_storage(StorageSettings(data_dir=Path("/proc/imagine-check")))
+
+    assert result.status is Status.FAIL
+    assert "/proc is not writable" in result.message
+
+
+def test_check_storage_leaves_nothing_behind(tmp_path: Path) -> None:
+    check_storage(StorageSettings(data_dir=tmp_path / "data"))
+
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_check_storage_data_dir_is_file(tmp_path: Path) -> None:
     blocker = tmp_path / "data"
     blocker.write_text("not a directory")

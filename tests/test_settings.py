@@ -141,6 +141,20 @@ def test_long_invalid_value_shortened(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(message) < 500
 
 
+def test_section_rule_blames_variable_not_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path / "c.toml", "[queue]\nmax_attempts = 3\n")
+    monkeypatch.setenv("IMAGINE_DASHBOARD__ENABLED", "true")
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+
+    message = str(caught.value)
+    assert "fix it in environment variable IMAGINE_DASHBOARD__ENABLED" in message
+    assert str(path) not in message
+
+
 def test_invalid_environment_value_names_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IMAGINE_QUEUE__MAX_ATTEMPTS", "zero")
 

@@ -63,13 +63,13 @@ class AdminCog(commands.Cog):
         counts = await store.counts()
         total = counts[JobStatus.RUNNING] + counts[JobStatus.QUEUED]
         pages = max(1, -(-total // PAGE_SIZE))
-        jobs = await store.list_jobs(
-            [JobStatus.RUNNING, JobStatus.QUEUED], limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
-        )
-        positions = await store.positions()
+        offset = (page - 1) * PAGE_SIZE
+        jobs = await store.queue_page(limit=PAGE_SIZE, offset=offset)
         state = " The queue is paused." if self.bot.service.paused else ""
         lines = [f"{total} jobs running or waiting; page {page} of {pages}.{state}"]
-        lines += [job_line(job, positions.get(job.id)) for job in jobs]
+        for index, job in enumerate(jobs, start=offset):
+            ahead = index if job.status is JobStatus.QUEUED else None
+            lines.append(job_line(job, ahead))
         await interaction.response.send_message(
             formatting.shorten("\n".join(lines), formatting.CONTENT_MAX_CHARS), ephemeral=True
         )

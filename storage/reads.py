@@ -110,6 +110,19 @@ class JobReadsMixin:
         sql = f"SELECT * FROM jobs {where} ORDER BY status <> 'running', id LIMIT ? OFFSET ?"
         return await self._fetch_jobs(sql, (*params, limit, offset))
 
+    async def queue_page(self, *, limit: int = 50, offset: int = 0) -> list[Job]:
+        """Return a page of the running jobs, then the queued ones in the order they will run.
+
+        A queued job's tasks ahead equal its index in the whole list, offset included.
+        """
+        if limit < 0 or offset < 0:
+            raise ValueError(f"limit and offset must be 0 or more, got {limit} and {offset}.")
+        sql = (
+            "SELECT * FROM jobs WHERE status IN ('running', 'queued')"
+            f" ORDER BY status <> 'running', {self._order.order_by} LIMIT ? OFFSET ?"
+        )
+        return await self._fetch_jobs(sql, (limit, offset))
+
     async def active_jobs_of(self, user_id: int, *, limit: int = 50) -> list[Job]:
         """Return a member's queued and running jobs, running first, then by id."""
         if limit < 0:

@@ -73,6 +73,10 @@ ALLOWED: dict[tuple[str, str], Allowed] = {
         "one ? placeholder per status; the statuses themselves are bound",
         frozenset({"where", "', '.join('?' * len(params))"}),
     ),
+    ("storage/reads.py", "JobReadsMixin.queue_page"): Allowed(
+        "order_by is one of two constant ORDER BY terms of QueueOrder; limit and offset are bound",
+        frozenset({"self._order.order_by"}),
+    ),
     ("storage/queries.py", "claim_for_models_sql"): Allowed(
         "order is one of two constant ORDER BY terms; model names are bound as :model_N",
         frozenset(

@@ -203,3 +203,16 @@ async def test_position_pages_match_positions(
 async def test_position_pages_empty_queue(store: JobStore) -> None:
     assert [page async for page in store.position_pages(5)] == []
     assert await store.front_positions(10) == {}
+
+
+async def test_queue_page_follows_fair_order(fair_store: JobStore, make_job: MakeJob) -> None:
+    for user in (1, 1, 1, 2, 3):
+        await fair_store.enqueue(make_job(user_id=user))
+    running = await fair_store.claim("gpu-a")
+    positions = await fair_store.positions()
+
+    page = await fair_store.queue_page(limit=3, offset=1)
+
+    assert running is not None
+    assert [job.id for job in await fair_store.queue_page(limit=1)] == [running.id]
+    assert [positions[job.id] for job in page] == [1, 2, 3]

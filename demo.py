@@ -114,6 +114,15 @@ def _check_out_folder(out: Path) -> None:
             f"--out {str(out)!r} is not a writable folder ({exc.strerror}); give a folder you "
             f"can write to, or a path where one can be created"
         ) from None
+    earlier = len(list(out.glob("job-*.png")))
+    if earlier:
+        print(
+            f"imagine-bot: warning: --out {str(out)!r} already has {earlier} job-*.png images "
+            "from an earlier run; this run overwrites those with the same job numbers and keeps "
+            "the rest, and summary.json lists only this run's. Give an empty folder to keep runs "
+            "apart.",
+            file=sys.stderr,
+        )
 
 
 async def _run_demo(

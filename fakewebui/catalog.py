@@ -107,8 +107,10 @@ def checkpoints(names: Sequence[str] | None = None) -> list[Checkpoint]:
     for name in names:
         if not isinstance(name, str) or not name.strip() or name.startswith("/"):
             raise InvalidModelListError(names, f"{name!r} is not a relative file name")
-    if len(set(names)) != len(names):
-        raise InvalidModelListError(names, "a model file name is repeated")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        listed = ", ".join(map(repr, repeated))
+        raise InvalidModelListError(names, f"{listed} is listed more than once")
     return [_checkpoint(name, None) for name in names]
 
 

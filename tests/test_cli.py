@@ -207,4 +207,4 @@ def test_fake_webui_bad_model_exits_2(capsys: pytest.CaptureFixture[str]) -> Non
 
     stderr = capsys.readouterr().err
     assert code == 2
-    assert "a model file name is repeated" in stderr
+    assert "'a.safetensors' is listed more than once" in stderr

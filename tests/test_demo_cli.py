@@ -174,6 +174,28 @@ def test_demo_jobs_beyond_trace_notice(workdir: Path) -> None:
     }
 
 
+def test_demo_out_with_earlier_images_warns(workdir: Path) -> None:
+    trace = workdir / "one.jsonl"
+    trace.write_text('{"user": "a", "prompt": "a fox"}\n', encoding="utf-8")
+    (workdir / "out").mkdir()
+    (workdir / "out" / "job-99.png").write_bytes(b"earlier run")
+    command = demo_command("--headless", "--jobs", "1", "--out", "out", "--speed", "400")
+    command[command.index(str(TRACE))] = str(trace)
+
+    completed = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        cwd=workdir,
+        env=demo_environment(workdir),
+        timeout=60,
+    )
+
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "already has 1 job-*.png images from an earlier run" in completed.stderr
+    assert (workdir / "out" / "job-99.png").read_bytes() == b"earlier run"
+
+
 def test_demo_sigterm_writes_partial_summary(
     workdir: Path, started: list[subprocess.Popen[bytes]]
 ) -> None:

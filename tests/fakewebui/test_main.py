@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
     ("argv", "message"),
     [
         (["--model", ""], "Invalid model list"),
-        (["--model", "a.ckpt", "--model", "a.ckpt"], "a model file name is repeated"),
+        (["--model", "a.ckpt", "--model", "a.ckpt"], "'a.ckpt' is listed more than once"),
         (["--speed", "0"], "Invalid speed 0.0"),
     ],
 )

@@ -56,6 +56,29 @@ def demo_environment(workdir: Path) -> dict[str, str]:
     return environment
 
 
+def run_demo(workdir: Path, command: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` in workdir to its end, with its output captured as text."""
+    return subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        cwd=workdir,
+        env=demo_environment(workdir),
+        timeout=60,
+    )
+
+
+def run_demo_with_trace(
+    workdir: Path, lines: list[str], jobs: int
+) -> subprocess.CompletedProcess[str]:
+    """Run a headless demo over a trace of ``lines`` to completion, writing into workdir/out."""
+    trace = workdir / "trace.jsonl"
+    trace.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    command = demo_command("--headless", "--jobs", str(jobs), "--out", "out", "--speed", "400")
+    command[command.index(str(TRACE))] = str(trace)
+    return run_demo(workdir, command)
+
+
 def start_demo(
     workdir: Path, command: list[str], started: list[subprocess.Popen[bytes]]
 ) -> subprocess.Popen[bytes]:
@@ -132,14 +155,7 @@ def test_demo_bad_argument_exits_2(
 def test_demo_unusable_out_exits_2(workdir: Path, out: str) -> None:
     (workdir / "taken").write_text("a file", encoding="utf-8")
 
-    completed = subprocess.run(
-        demo_command("--headless", "--out", out),
-        capture_output=True,
-        text=True,
-        cwd=workdir,
-        env=demo_environment(workdir),
-        timeout=60,
-    )
+    completed = run_demo(workdir, demo_command("--headless", "--out", out))
 
     assert completed.returncode == 2
     assert f"--out {out!r}" in completed.stderr
@@ -148,21 +164,9 @@ def test_demo_unusable_out_exits_2(workdir: Path, out: str) -> None:
 
 
 def test_demo_jobs_beyond_trace_notice(workdir: Path) -> None:
-    trace = workdir / "two.jsonl"
-    trace.write_text(
-        '{"user": "a", "prompt": "a fox"}\n{"user": "b", "prompt": "a cat"}\n', encoding="utf-8"
-    )
-    command = demo_command("--headless", "--jobs", "5", "--out", "out", "--speed", "400")
-    command[command.index(str(TRACE))] = str(trace)
+    lines = ['{"user": "a", "prompt": "a fox"}', '{"user": "b", "prompt": "a cat"}']
 
-    completed = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        cwd=workdir,
-        env=demo_environment(workdir),
-        timeout=60,
-    )
+    completed = run_demo_with_trace(workdir, lines, jobs=5)
 
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "contains 2 requests, fewer than --jobs 5; replaying all of them" in completed.stderr
@@ -175,21 +179,10 @@ def test_demo_jobs_beyond_trace_notice(workdir: Path) -> None:
 
 
 def test_demo_out_with_earlier_images_warns(workdir: Path) -> None:
-    trace = workdir / "one.jsonl"
-    trace.write_text('{"user": "a", "prompt": "a fox"}\n', encoding="utf-8")
     (workdir / "out").mkdir()
     (workdir / "out" / "job-99.png").write_bytes(b"earlier run")
-    command = demo_command("--headless", "--jobs", "1", "--out", "out", "--speed", "400")
-    command[command.index(str(TRACE))] = str(trace)
 
-    completed = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        cwd=workdir,
-        env=demo_environment(workdir),
-        timeout=60,
-    )
+    completed = run_demo_with_trace(workdir, ['{"user": "a", "prompt": "a fox"}'], jobs=1)
 
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "already has 1 job-*.png images from an earlier run" in completed.stderr
@@ -242,14 +235,7 @@ def test_demo_timeout_writes_partial_summary(workdir: Path) -> None:
         "--headless", "--jobs", "3", "--out", "out", "--speed", "0.05", "--timeout", "0.5"
     )
 
-    completed = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        cwd=workdir,
-        env=demo_environment(workdir),
-        timeout=60,
-    )
+    completed = run_demo(workdir, command)
 
     assert completed.returncode == 1
     assert "imagine-bot: the demo timed out after 0.5 s" in completed.stderr
@@ -263,14 +249,7 @@ def test_demo_timeout_writes_partial_summary(workdir: Path) -> None:
 
 
 def test_demo_page_port_in_use_exits_2(workdir: Path, busy_port: int) -> None:
-    completed = subprocess.run(
-        demo_command("--port", str(busy_port)),
-        capture_output=True,
-        text=True,
-        cwd=workdir,
-        env=demo_environment(workdir),
-        timeout=60,
-    )
+    completed = run_demo(workdir, demo_command("--port", str(busy_port)))
 
     assert completed.returncode == 2
     assert f"--port {busy_port} cannot be used" in completed.stderr
@@ -300,14 +279,7 @@ def test_demo_timeout_names_unreachable_backend(workdir: Path) -> None:
     (workdir / "config.toml").write_text(FAST_PACING + backend, encoding="utf-8")
     command = demo_command("--headless", "--jobs", "2", "--out", "out", "--timeout", "3")
 
-    completed = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        cwd=workdir,
-        env=demo_environment(workdir),
-        timeout=60,
-    )
+    completed = run_demo(workdir, command)
 
     assert completed.returncode == 1
     assert f"the backend dead ({url}) could not be reached" in completed.stderr

@@ -176,9 +176,12 @@ def _allowed_range(model: type[BaseModel], location: list[str]) -> str | None:
     }
     if not bounds:
         return None
-    low = f"from {bounds['ge']}" if "ge" in bounds else f"above {bounds.get('gt')}"
-    high = f"to {bounds['le']}" if "le" in bounds else f"below {bounds.get('lt')}"
-    text = " ".join(part for part in (low, high) if "None" not in part)
+    parts = []
+    if "ge" in bounds or "gt" in bounds:
+        parts.append(f"from {bounds['ge']}" if "ge" in bounds else f"above {bounds['gt']}")
+    if "le" in bounds or "lt" in bounds:
+        parts.append(f"to {bounds['le']}" if "le" in bounds else f"below {bounds['lt']}")
+    text = " ".join(parts)
     if field.is_required():
         return f"allowed: {text}"
     return f"allowed: {text}, default {field.default}"

@@ -42,6 +42,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,7 @@ from bot import create_bot, open_service  # noqa: E402
 from engine.trace import default_trace_path, read_trace  # noqa: E402
 from fakewebui import FakeWebUI  # noqa: E402
 from settings import BackendSettings, Settings, StatusSettings, StorageSettings  # noqa: E402
-from storage import JobStatus  # noqa: E402
+from storage import JobStatus, JobStore  # noqa: E402
 from tests.fakediscord import FakeDiscord, running_bot  # noqa: E402
 from tests.fakediscord.client import redirect_discord  # noqa: E402
 
@@ -116,7 +117,7 @@ def percentile(values: list[float], percent: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(percent / 100 * len(ordered)) - 1))]
 
 
-def parse_shown(content: str | None) -> int | None:
+def parse_ahead(content: str | None) -> int | None:
     """Return the number of tasks ahead a status text shows, or None if it shows none."""
     match = AHEAD.search(content or "")
     return int(match[1]) if match is not None else None
@@ -124,26 +125,26 @@ def parse_shown(content: str | None) -> int | None:
 
 async def served_in_order(
     fake: FakeDiscord,
-    store: Any,
+    store: JobStore,
     replies: dict[int, tuple[int, str]],
     enqueued_at: dict[int, float],
-    to_fake: Any,
+    to_fake: Callable[[float], float],
 ) -> list[Served]:
-    """Return every job in the order the backend took it, with what its status message showed."""
+    """Return every job in the order the backend took it, with what its status message displayed."""
     served = []
     for job_id, (message_id, first_text) in replies.items():
         job = await store.get(job_id)
         if job is None or job.started_at is None or job.finished_at is None:
             continue
         message = fake.message(message_id)
-        shown = [(message.created_at, parse_shown(first_text))]
-        shown += [(edit.timestamp, parse_shown(edit.content)) for edit in message.edits]
+        displayed = [(message.created_at, parse_ahead(first_text))]
+        displayed += [(edit.timestamp, parse_ahead(edit.content)) for edit in message.edits]
         served.append(
             Served(
                 job_id=job_id,
                 started_at=to_fake(job.started_at),
                 finished_at=to_fake(job.finished_at),
-                shown=sorted(shown, key=lambda item: item[0]),
+                displayed=sorted(displayed, key=lambda item: item[0]),
                 token_fresh_until=enqueued_at[job_id] + TOKEN_REUSE_S,
             )
         )

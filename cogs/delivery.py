@@ -206,7 +206,7 @@ class DiscordDelivery:
             _log.warning("job %d: status edit through the interaction failed (%s)", job.id, exc)
             # A request the channel would reject the same way (400, 403) is not sent twice.
             transient = exc.status == 429 or exc.status >= 500
-            return None if transient and job.status_message_id is not None else False
+            return None if transient else False
 
     async def _edit_unstored_reply(
         self, job: Job, webhook: discord.Webhook, edit: dict[str, Any]

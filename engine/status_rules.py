@@ -1,4 +1,4 @@
-"""What a status message shows, and the rules for when a change to it is worth an edit."""
+"""Status message contents, and the rules that decide when a change to one is worth an edit."""
 
 from __future__ import annotations
 
@@ -73,9 +73,8 @@ def crossed_round_step(shown: int, now: int, exact_positions: int) -> bool:
 
 def differs(first: StatusView, second: StatusView) -> bool:
     """Return whether two views differ in what a member reads (the ETA counts down by itself)."""
-    return (first.kind, first.ahead, first.note, first.step) != (
-        second.kind,
-        second.ahead,
-        second.note,
-        second.step,
-    )
+    return _read_fields(first) != _read_fields(second)
+
+
+def _read_fields(view: StatusView) -> tuple[object, ...]:
+    return (view.kind, view.ahead, view.note, view.step)

@@ -13,7 +13,7 @@ import pytest
 import simcord
 
 from bot import ImagineBot, create_bot, open_service
-from engine import QueueService
+from engine import GenerationParams, QueueService
 from fakewebui import FakeWebUI
 from settings import BackendSettings, Settings, StatusSettings, StorageSettings
 from storage import Job
@@ -52,6 +52,22 @@ class Harness:
     async def _job_matching(self, job_id: int, predicate: Callable[[Job], bool]) -> Job | None:
         job = await self.service.store.get(job_id)
         return job if job is not None and predicate(job) else None
+
+
+def small_params(prompt: str = "a boat", **overrides: Any) -> GenerationParams:
+    """Return the parameters of a small, fast image (64×64, 4 steps), with ``overrides`` applied."""
+    values: dict[str, Any] = {
+        "prompt": prompt,
+        "negative_prompt": "",
+        "width": 64,
+        "height": 64,
+        "steps": 4,
+        "cfg_scale": 7.0,
+        "seed": 1,
+        "sampler": "Euler a",
+        "count": 1,
+    }
+    return GenerationParams(**(values | overrides))
 
 
 async def wait_until(probe: Callable[[], Awaitable[Any]], timeout_s: float = 30) -> Any:

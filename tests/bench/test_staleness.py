@@ -12,8 +12,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from _staleness import Served, nearest_jobs_staleness  # noqa: E402
 
 
-def served(job_id: int, start: float, finish: float, shown, fresh_until: float = 1e9) -> Served:
-    return Served(job_id, start, finish, shown, fresh_until)
+def served(job_id: int, start: float, finish: float, displayed, fresh_until: float = 1e9) -> Served:
+    return Served(job_id, start, finish, displayed, fresh_until)
 
 
 def test_edit_one_second_late() -> None:
@@ -32,9 +32,8 @@ def test_edit_one_second_late() -> None:
 
 
 def test_spell_spans_lagging_edits() -> None:
-    # A job finishes every second and each edit lands 1.5 s after a change, by when the next
-    # change has come: every change shows within 1.5 s, yet the message is never right from the
-    # first change until the job starts at 4.
+    # A job finishes every second, and each edit lands 1.5 s after a change, after the next one.
+    # Every change is displayed within 1.5 s, yet the message is wrong from 1 until the start at 4.
     jobs = [served(index, float(index), index + 1.0, [(0.0, 0)]) for index in range(4)]
     jobs.append(served(4, 4.0, 5.0, [(0.0, 4), (2.5, 3), (3.5, 2)]))
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from engine import GenerationParams
 from storage import Job, JobStore, NewJob
+from tests.conftest import small_params
 
 TOKEN = "test-dashboard-token-7f3a"
 INTERACTION_TOKEN = "interaction-token-never-shown"
@@ -63,17 +63,7 @@ class Scenario:
 
 
 def new_job(prompt: str, requester: str, user_id: int = SNOWFLAKE) -> NewJob:
-    params = GenerationParams(
-        prompt=prompt,
-        negative_prompt="",
-        width=64,
-        height=64,
-        steps=4,
-        cfg_scale=7.0,
-        seed=1,
-        sampler="Euler a",
-        count=1,
-    )
+    params = small_params(prompt)
     return NewJob(
         user_id=user_id,
         channel_id=2002,

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import aiohttp
 
-from engine import Backend, GenerationParams, ImageStore, QueueService
+from engine import Backend, ImageStore, QueueService
 from fakewebui import FakeWebUI
 from sdclient import SDClient
 from storage import JobStatus, JobStore, NewJob
+from tests.conftest import small_params
 
 # The pause the default backoff (1 s, doubling to 60 s) reaches after about 30 s of outage.
 RETRY_PAUSE_S = 30.0
@@ -34,17 +35,7 @@ def _free_port() -> int:
 
 
 def _new_job() -> NewJob:
-    params = GenerationParams(
-        prompt="a lighthouse at dusk",
-        negative_prompt="",
-        width=64,
-        height=64,
-        steps=4,
-        cfg_scale=7.0,
-        seed=1,
-        sampler="Euler a",
-        count=1,
-    )
+    params = small_params("a lighthouse at dusk")
     return NewJob(user_id=1, channel_id=2, guild_id=3, params=params.to_dict())
 
 

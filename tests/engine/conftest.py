@@ -10,10 +10,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from engine import Backend, GenerationParams, ImageStore, QueueService
+from engine import Backend, ImageStore, QueueService
 from fakewebui import FakeWebUI
 from sdclient import SDClient
 from storage import Job, JobStore, NewJob
+from tests.conftest import small_params
 
 
 @dataclass
@@ -51,19 +52,10 @@ class Queue:
     webui: FakeWebUI
 
     async def add(self, prompt: str = "a boat", **params: object) -> Job:
-        values = {
-            "prompt": prompt,
-            "negative_prompt": "",
-            "width": 64,
-            "height": 64,
-            "steps": 4,
-            "cfg_scale": 7.0,
-            "seed": 1,
-            "sampler": "Euler a",
-            "count": 1,
-        } | params
         job, _ = await self.service.enqueue(
-            NewJob(user_id=1, channel_id=2, guild_id=3, params=GenerationParams(**values).to_dict())
+            NewJob(
+                user_id=1, channel_id=2, guild_id=3, params=small_params(prompt, **params).to_dict()
+            )
         )
         return job
 
@@ -113,18 +105,7 @@ class TwoBackends:
     webuis: dict[str, FakeWebUI]
 
     async def add(self, prompt: str, model: str | None = None) -> Job:
-        params = GenerationParams(
-            prompt=prompt,
-            negative_prompt="",
-            width=64,
-            height=64,
-            steps=4,
-            cfg_scale=7.0,
-            seed=1,
-            sampler="Euler a",
-            count=1,
-            model=model,
-        )
+        params = small_params(prompt, model=model)
         job, _ = await self.service.enqueue(
             NewJob(
                 user_id=1,

@@ -7,23 +7,14 @@ from pathlib import Path
 
 import aiohttp
 
-from engine import Backend, GenerationParams, ImageStore, QueueService
+from engine import Backend, ImageStore, QueueService
 from fakewebui import FakeWebUI
 from sdclient import SDClient
 from storage import JobStatus, JobStore, NewJob
+from tests.conftest import small_params
 from tests.engine.conftest import RecordingEvents
 
-PARAMS = GenerationParams(
-    prompt="p",
-    negative_prompt="",
-    width=64,
-    height=64,
-    steps=4,
-    cfg_scale=7.0,
-    seed=1,
-    sampler="Euler a",
-    count=1,
-)
+PARAMS = small_params("p")
 
 
 async def test_backend_dying_mid_job_hands_job_to_other(tmp_path: Path) -> None:

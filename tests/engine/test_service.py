@@ -10,24 +10,15 @@ import aiohttp
 import pytest
 
 from cogs.validation import ImagineOptions, InvalidOptionError, validate
-from engine import Backend, GenerationParams, ImageStore, QueueService
+from engine import Backend, ImageStore, QueueService
 from fakewebui import FakeWebUI
 from sdclient import SDClient
 from settings import LimitsSettings
 from storage import JobStatus, JobStore, NewJob
+from tests.conftest import small_params
 from tests.engine.conftest import ANIME, PHOTO, SHARED
 
-PARAMS = GenerationParams(
-    prompt="a boat",
-    negative_prompt="",
-    width=64,
-    height=64,
-    steps=4,
-    cfg_scale=7.0,
-    seed=1,
-    sampler="Euler a",
-    count=1,
-)
+PARAMS = small_params("a boat")
 
 
 async def test_service_models_union_of_backends(two_backends) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +18,20 @@ from settings import Settings, StatusSettings
 from tests.conftest import TEST_SPEED, make_settings
 from tests.fakediscord import FakeDiscord, running_bot
 from tests.fakediscord.fixtures import fake_discord, fake_discord_options
+from tests.fakediscord.interactions import FakeInteraction
 from tests.fakediscord.models import FakeChannel, FakeGuild
 
 __all__ = ["fake_discord", "fake_discord_options"]
+
+JOB_ID = re.compile(r"\(job (\d+)\)")
+
+
+def job_id_of(interaction: FakeInteraction) -> int:
+    """Return the job number in the bot's reply to an /imagine interaction."""
+    assert interaction.original is not None, "the bot did not reply to the command"
+    found = JOB_ID.search(interaction.original.content)
+    assert found is not None, interaction.original.content
+    return int(found[1])
 
 
 @dataclass

@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import re
 
 from storage import JobStatus
-
-JOB_ID = re.compile(r"\(job (\d+)\)")
-
-
-def job_id_of(interaction) -> int:
-    return int(JOB_ID.search(interaction.original.content)[1])
+from tests.loopback.conftest import job_id_of
 
 
 async def test_job_waiting_20_minutes_is_updated_and_posted(loopback) -> None:

@@ -3,25 +3,15 @@ a deleted status message. In each case the image reaches the member and nothing 
 
 from __future__ import annotations
 
-import re
-
 from cogs import formatting
 from storage import Job, JobStatus
 from tests.fakediscord import TOKEN_LIFETIME_S, FakeInteraction, FakeUser
-from tests.loopback.conftest import Loopback, loopback_settings, start_loopback
+from tests.loopback.conftest import Loopback, job_id_of, loopback_settings, start_loopback
 
-JOB_ID = re.compile(r"\(job (\d+)\)")
 CHANNEL_POST = "/channels/{channel_id}/messages"
 WEBHOOK_EDIT = "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}"
 FOLLOWUP = "/webhooks/{webhook_id}/{webhook_token}"
 CALLBACK = "/interactions/{interaction_id}/{interaction_token}/callback"
-
-
-def job_id_of(interaction: FakeInteraction) -> int:
-    assert interaction.original is not None, "the bot did not reply to the command"
-    found = JOB_ID.search(interaction.original.content)
-    assert found is not None, interaction.original.content
-    return int(found[1])
 
 
 async def imagine(loopback: Loopback, user: FakeUser, prompt: str) -> tuple[FakeInteraction, int]:

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import re
 
 import pytest
 
 from storage import JobStatus
 from tests.conftest import wait_until
-from tests.loopback.conftest import loopback_settings, start_loopback
-
-JOB_ID = re.compile(r"\(job (\d+)\)")
-
-
-def job_id_of(interaction) -> int:
-    return int(JOB_ID.search(interaction.original.content)[1])
+from tests.loopback.conftest import job_id_of, loopback_settings, start_loopback
 
 
 @pytest.mark.parametrize(("coalesce_s", "edits"), [(0.0, 2), (1.0, 1)])
